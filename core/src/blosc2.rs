@@ -1,0 +1,701 @@
+//! Safe calls into c-blosc2: compress one chunk with an explicit [`Params`],
+//! wrap a chunk in a one-chunk contiguous frame (the form HDF5 readers need),
+//! decompress either form, and read a chunk's header.
+//!
+//! Compression and decompression contexts are cached per thread and reused:
+//! creating a context allocates codec state (zstd's tables at high levels are
+//! megabytes), which costs more than compressing a small sample.
+//!
+//! This module and nothing else in the core holds `unsafe` code.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::Once;
+
+use blosc2_rs_sys as sys;
+
+use crate::error::{CodecError, ParamsError};
+use crate::params::{Codec, Filter, Params, SplitMode};
+
+/// Bytes c-blosc2 may add to a chunk beyond its input.
+pub const MAX_OVERHEAD: usize = sys::BLOSC2_MAX_OVERHEAD as usize;
+
+/// The largest input one chunk may hold.
+pub const MAX_CHUNK_BYTES: usize = sys::BLOSC2_MAX_BUFFERSIZE as usize;
+
+/// Bytes of a Blosc2 chunk header (extended header, as c-blosc2 2.x writes).
+pub const HEADER_BYTES: usize = 32;
+
+/// Which form the compressed bytes take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChunkFormat {
+    /// A plain c-blosc2 chunk (`blosc2_compress_ctx` output): Zarr, SChunks.
+    Chunk,
+    /// A contiguous frame holding exactly one chunk: what the standard HDF5
+    /// Blosc2 filter reads.
+    Frame,
+}
+
+/// The c-blosc2 version this crate bundles.
+#[must_use]
+pub fn version() -> &'static str {
+    // The constant is ASCII digits and dots.
+    sys::BLOSC2_VERSION_STRING.to_str().unwrap_or("unknown")
+}
+
+fn ensure_init() {
+    static INIT: Once = Once::new();
+    // SAFETY: blosc2_init only sets up global state; Once runs it once.
+    INIT.call_once(|| unsafe { sys::blosc2_init() });
+}
+
+fn check_typesize(typesize: usize) -> Result<i32, ParamsError> {
+    if (1..=255).contains(&typesize) {
+        Ok(i32::try_from(typesize).unwrap_or(1))
+    } else {
+        Err(ParamsError::Typesize(typesize))
+    }
+}
+
+/// c-blosc2's compression parameters for `params`; no tuner, no prefilter.
+fn cparams(params: &Params, typesize: i32) -> sys::blosc2_cparams {
+    let ts = usize::try_from(typesize).unwrap_or(1);
+    let (filters, filters_meta) = params.filter.slots(ts);
+    sys::blosc2_cparams {
+        compcode: params.codec.code(),
+        compcode_meta: 0,
+        clevel: params.clevel.get(),
+        use_dict: 0,
+        typesize,
+        nthreads: params.cthreads.as_c(),
+        blocksize: params.blocksize.as_c(),
+        splitmode: params.split.code(),
+        schunk: ptr::null_mut(),
+        filters,
+        filters_meta,
+        prefilter: None,
+        preparams: ptr::null_mut(),
+        tuner_params: ptr::null_mut(),
+        tuner_id: 0,
+        instr_codec: false,
+        codec_params: ptr::null_mut(),
+        filter_params: [ptr::null_mut(); 6],
+    }
+}
+
+fn dparams(nthreads: i16) -> sys::blosc2_dparams {
+    sys::blosc2_dparams {
+        nthreads,
+        schunk: ptr::null_mut(),
+        postfilter: None,
+        postparams: ptr::null_mut(),
+    }
+}
+
+/// An owned c-blosc2 context, freed on drop.
+struct Context(*mut sys::blosc2_context);
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from blosc2_create_*ctx and is freed once.
+        unsafe { sys::blosc2_free_ctx(self.0) };
+    }
+}
+
+/// Contexts kept per thread: enough for a search's candidates, bounded so that
+/// multi-threaded contexts (each with a thread pool) do not pile up.
+const CONTEXT_CACHE_LIMIT: usize = 96;
+
+type CctxKey = (Params, i32);
+
+thread_local! {
+    static CCTX: RefCell<HashMap<CctxKey, Context>> = RefCell::new(HashMap::new());
+    static DCTX: RefCell<HashMap<i16, Context>> = RefCell::new(HashMap::new());
+}
+
+fn with_cctx<R>(
+    params: &Params,
+    typesize: i32,
+    f: impl FnOnce(*mut sys::blosc2_context) -> R,
+) -> Result<R, CodecError> {
+    ensure_init();
+    CCTX.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        let key = (*params, typesize);
+        if !cache.contains_key(&key) {
+            if cache.len() >= CONTEXT_CACHE_LIMIT {
+                cache.clear();
+            }
+            // SAFETY: cparams is fully initialised with null optional pointers.
+            let ctx = unsafe { sys::blosc2_create_cctx(cparams(params, typesize)) };
+            if ctx.is_null() {
+                return Err(CodecError::Blosc2 {
+                    operation: "create_cctx",
+                    code: -1,
+                });
+            }
+            cache.insert(key, Context(ctx));
+        }
+        Ok(f(cache[&key].0))
+    })
+}
+
+fn with_dctx<R>(
+    nthreads: i16,
+    f: impl FnOnce(*mut sys::blosc2_context) -> R,
+) -> Result<R, CodecError> {
+    ensure_init();
+    DCTX.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        if !cache.contains_key(&nthreads) {
+            // SAFETY: dparams is fully initialised with null optional pointers.
+            let ctx = unsafe { sys::blosc2_create_dctx(dparams(nthreads)) };
+            if ctx.is_null() {
+                return Err(CodecError::Blosc2 {
+                    operation: "create_dctx",
+                    code: -1,
+                });
+            }
+            cache.insert(nthreads, Context(ctx));
+        }
+        Ok(f(cache[&nthreads].0))
+    })
+}
+
+/// The block size c-blosc2 picks for `params` with automatic block size on a
+/// buffer of `nbytes`: the rule of c-blosc2 2.21's `stune.c`, mirrored so that
+/// the tuner can sample whole blocks of the size the chunk will really use (a
+/// test checks it against the headers c-blosc2 writes).
+#[must_use]
+pub fn auto_blocksize(params: &Params, typesize: usize, nbytes: usize) -> usize {
+    const L1: usize = 32 * 1024;
+    if let crate::params::Blocksize::Bytes(b) = params.blocksize {
+        let b = usize::try_from(b).unwrap_or(usize::MAX).min(nbytes);
+        return if b > typesize {
+            b / typesize * typesize
+        } else {
+            b.max(1)
+        };
+    }
+    if nbytes < typesize {
+        return 1;
+    }
+    // High-compression-ratio codecs get larger blocks.
+    let hcr = matches!(params.codec, Codec::Lz4Hc | Codec::Zlib | Codec::Zstd);
+    let clevel = params.clevel.get();
+    let mut bs = nbytes;
+    if nbytes >= L1 {
+        bs = if hcr { 2 * L1 } else { L1 };
+        bs = match clevel {
+            1 => bs / 2,
+            2 => bs,
+            3 => bs * 2,
+            4 | 5 => bs * 4,
+            6..=8 => bs * 8,
+            _ => bs * if hcr { 16 } else { 8 },
+        };
+    }
+    if params.split == SplitMode::Always {
+        let per_stream = match clevel {
+            1..=3 => 32 * 1024,
+            4..=6 => 64 * 1024,
+            7 => 128 * 1024,
+            8 => 256 * 1024,
+            _ => 512 * 1024,
+        };
+        bs = (per_stream * typesize).clamp(32 * 1024, 4 * 1024 * 1024);
+    }
+    bs = bs.min(nbytes);
+    if bs > typesize {
+        bs = bs / typesize * typesize;
+    }
+    bs
+}
+
+/// Compresses `src` (elements of `typesize` bytes) into one plain c-blosc2
+/// chunk in `dest`, replacing its contents. `dest` keeps its allocation, so a
+/// caller that compresses many samples allocates once.
+///
+/// # Errors
+/// [`CodecError::Params`] for a typesize outside 1..=255,
+/// [`CodecError::TooLarge`] above [`MAX_CHUNK_BYTES`], [`CodecError::Blosc2`]
+/// if c-blosc2 fails.
+pub fn compress_into(
+    src: &[u8],
+    typesize: usize,
+    params: &Params,
+    dest: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let ts = check_typesize(typesize)?;
+    if src.len() > MAX_CHUNK_BYTES {
+        return Err(CodecError::TooLarge {
+            len: src.len(),
+            max: MAX_CHUNK_BYTES,
+        });
+    }
+    let cap = src.len() + MAX_OVERHEAD;
+    dest.clear();
+    dest.reserve(cap);
+    let srcsize = i32::try_from(src.len()).unwrap_or(i32::MAX);
+    let destsize = i32::try_from(cap).unwrap_or(i32::MAX);
+    let written = with_cctx(params, ts, |ctx| {
+        // SAFETY: src is valid for srcsize bytes; dest has capacity for
+        // destsize bytes, which c-blosc2 never exceeds.
+        unsafe {
+            sys::blosc2_compress_ctx(
+                ctx,
+                src.as_ptr().cast::<c_void>(),
+                srcsize,
+                dest.as_mut_ptr().cast::<c_void>(),
+                destsize,
+            )
+        }
+    })?;
+    if written <= 0 {
+        return Err(CodecError::Blosc2 {
+            operation: "compress",
+            code: i64::from(written),
+        });
+    }
+    // SAFETY: c-blosc2 initialised `written` bytes (<= capacity).
+    unsafe { dest.set_len(usize::try_from(written).unwrap_or(0)) };
+    Ok(())
+}
+
+/// Compresses `src` into a new plain c-blosc2 chunk.
+///
+/// # Errors
+/// As [`compress_into`].
+pub fn compress(src: &[u8], typesize: usize, params: &Params) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::new();
+    compress_into(src, typesize, params, &mut out)?;
+    Ok(out)
+}
+
+/// Compresses `src` into the requested [`ChunkFormat`].
+///
+/// # Errors
+/// As [`compress_into`] and [`chunk_to_frame`].
+pub fn compress_as(
+    src: &[u8],
+    typesize: usize,
+    params: &Params,
+    format: ChunkFormat,
+) -> Result<Vec<u8>, CodecError> {
+    let chunk = compress(src, typesize, params)?;
+    match format {
+        ChunkFormat::Chunk => Ok(chunk),
+        ChunkFormat::Frame => chunk_to_frame(&chunk, typesize, params),
+    }
+}
+
+/// Wraps one compressed chunk in a contiguous Blosc2 frame holding only it.
+/// The frame's own (nominal) parameters are `params`; readers decode the chunk
+/// from its own header.
+///
+/// # Errors
+/// [`CodecError::Corrupt`] if `chunk` is not a valid chunk,
+/// [`CodecError::Blosc2`] if c-blosc2 cannot build the frame.
+pub fn chunk_to_frame(
+    chunk: &[u8],
+    typesize: usize,
+    params: &Params,
+) -> Result<Vec<u8>, CodecError> {
+    let ts = check_typesize(typesize)?;
+    let info = inspect(chunk)?;
+    if info.cbytes != chunk.len() {
+        return Err(corrupt(format!(
+            "chunk header says {} compressed bytes, buffer has {}",
+            info.cbytes,
+            chunk.len()
+        )));
+    }
+    ensure_init();
+    let mut cp = cparams(params, ts);
+    let mut dp = dparams(1);
+    let mut storage = sys::blosc2_storage {
+        contiguous: true,
+        urlpath: ptr::null_mut(),
+        cparams: &raw mut cp,
+        dparams: &raw mut dp,
+        io: ptr::null_mut(),
+    };
+    // SAFETY: storage and the params it points to outlive the call; the
+    // schunk copies what it keeps.
+    let schunk = unsafe { sys::blosc2_schunk_new(&raw mut storage) };
+    if schunk.is_null() {
+        return Err(CodecError::Blosc2 {
+            operation: "schunk_new",
+            code: -1,
+        });
+    }
+    let guard = SchunkGuard(schunk);
+    // SAFETY: copy = true, so c-blosc2 copies the chunk and never writes to it.
+    let n = unsafe { sys::blosc2_schunk_append_chunk(guard.0, chunk.as_ptr().cast_mut(), true) };
+    if n != 1 {
+        return Err(CodecError::Blosc2 {
+            operation: "schunk_append_chunk",
+            code: n,
+        });
+    }
+    let mut cframe: *mut u8 = ptr::null_mut();
+    let mut needs_free = false;
+    // SAFETY: out-pointers are valid; the buffer is freed below if asked.
+    let len =
+        unsafe { sys::blosc2_schunk_to_buffer(guard.0, &raw mut cframe, &raw mut needs_free) };
+    if len <= 0 || cframe.is_null() {
+        return Err(CodecError::Blosc2 {
+            operation: "schunk_to_buffer",
+            code: len,
+        });
+    }
+    // SAFETY: c-blosc2 returned `len` valid bytes at cframe.
+    let frame =
+        unsafe { std::slice::from_raw_parts(cframe, usize::try_from(len).unwrap_or(0)) }.to_vec();
+    if needs_free {
+        // SAFETY: c-blosc2 allocated it with malloc and handed ownership over.
+        unsafe { libc_free(cframe.cast()) };
+    }
+    Ok(frame)
+}
+
+unsafe extern "C" {
+    #[link_name = "free"]
+    fn libc_free(p: *mut c_void);
+}
+
+struct SchunkGuard(*mut sys::blosc2_schunk);
+
+impl Drop for SchunkGuard {
+    fn drop(&mut self) {
+        // SAFETY: the schunk came from c-blosc2 and is freed once.
+        unsafe { sys::blosc2_schunk_free(self.0) };
+    }
+}
+
+fn corrupt(reason: impl Into<String>) -> CodecError {
+    CodecError::Corrupt {
+        reason: reason.into(),
+    }
+}
+
+/// Whether `buf` starts like a Blosc2 contiguous frame (`b2frame` magic).
+#[must_use]
+pub fn is_frame(buf: &[u8]) -> bool {
+    buf.len() >= 9 && &buf[2..9] == b"b2frame"
+}
+
+/// What a plain chunk's header says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Uncompressed bytes.
+    pub nbytes: usize,
+    /// Compressed bytes, header included.
+    pub cbytes: usize,
+    /// Block size in bytes.
+    pub blocksize: usize,
+    /// Element size in bytes.
+    pub typesize: usize,
+    /// The codec family: LZ4 and LZ4HC share a format, so this reads `Lz4` for
+    /// both. `None` for a codec outside ours (or a plain copy).
+    pub codec: Option<Codec>,
+    /// The filter pipeline, if it is one of ours.
+    pub filter: Option<Filter>,
+    /// The split mode recorded in the header.
+    pub split: SplitMode,
+    /// Whether the blocks are stored uncompressed (incompressible data).
+    pub memcpyed: bool,
+}
+
+/// Reads the header of a plain chunk, checking that it is consistent.
+///
+/// # Errors
+/// [`CodecError::Corrupt`] if the buffer is too short or the header invalid.
+pub fn inspect(chunk: &[u8]) -> Result<ChunkInfo, CodecError> {
+    if chunk.len() < sys::BLOSC_MIN_HEADER_LENGTH as usize {
+        return Err(corrupt(format!(
+            "{} bytes is shorter than a Blosc2 header",
+            chunk.len()
+        )));
+    }
+    let (mut nbytes, mut cbytes, mut blocksize) = (0i32, 0i32, 0i32);
+    // SAFETY: at least the minimum header is readable; c-blosc2 reads only it.
+    let rc = unsafe {
+        sys::blosc2_cbuffer_sizes(
+            chunk.as_ptr().cast::<c_void>(),
+            &raw mut nbytes,
+            &raw mut cbytes,
+            &raw mut blocksize,
+        )
+    };
+    if rc < 0 || nbytes < 0 || cbytes < 0 || blocksize < 0 {
+        return Err(corrupt("invalid chunk header"));
+    }
+    let flags = chunk[2];
+    // c-blosc2 marks the extended (Blosc2) header with both shuffle bits set.
+    let extended = chunk.len() >= HEADER_BYTES && (flags & 0x5) == 0x5;
+    let filter = if extended {
+        Filter::from_slots(&chunk[16..22])
+    } else {
+        Some(match flags & 0x5 {
+            0x1 => Filter::Shuffle,
+            0x4 => Filter::Bitshuffle,
+            _ => Filter::None,
+        })
+    };
+    let codec = match flags >> 5 {
+        0 => Some(Codec::BloscLz),
+        1 => Some(Codec::Lz4),
+        3 => Some(Codec::Zlib),
+        4 => Some(Codec::Zstd),
+        _ => None,
+    };
+    Ok(ChunkInfo {
+        nbytes: usize::try_from(nbytes).unwrap_or(0),
+        cbytes: usize::try_from(cbytes).unwrap_or(0),
+        blocksize: usize::try_from(blocksize).unwrap_or(0),
+        typesize: usize::from(chunk[3]),
+        codec,
+        filter,
+        split: if flags & 0x10 != 0 {
+            SplitMode::Never
+        } else {
+            SplitMode::Always
+        },
+        memcpyed: flags & 0x2 != 0,
+    })
+}
+
+/// Decompresses a plain chunk or a one-chunk frame into `dest`, which must be
+/// exactly as long as the data it holds. Returns the bytes written.
+///
+/// # Errors
+/// [`CodecError::Corrupt`] for invalid or truncated input (frames with other
+/// than one chunk included), [`CodecError::WrongSize`] if `dest` does not
+/// match, [`CodecError::Blosc2`] if c-blosc2 fails.
+pub fn decompress_into(buf: &[u8], dest: &mut [u8], nthreads: i16) -> Result<usize, CodecError> {
+    if is_frame(buf) {
+        return with_frame_chunk(buf, |chunk| decompress_chunk_into(chunk, dest, nthreads))?;
+    }
+    decompress_chunk_into(buf, dest, nthreads)
+}
+
+/// Decompresses a plain chunk or a one-chunk frame into a new buffer.
+///
+/// # Errors
+/// As [`decompress_into`].
+pub fn decompress(buf: &[u8], nthreads: i16) -> Result<Vec<u8>, CodecError> {
+    if is_frame(buf) {
+        return with_frame_chunk(buf, |chunk| decompress_chunk(chunk, nthreads))?;
+    }
+    decompress_chunk(buf, nthreads)
+}
+
+/// The decompressed size of a plain chunk or a one-chunk frame.
+///
+/// # Errors
+/// [`CodecError::Corrupt`] if the header or frame is invalid.
+pub fn decompressed_len(buf: &[u8]) -> Result<usize, CodecError> {
+    if is_frame(buf) {
+        with_frame_chunk(buf, |chunk| Ok(inspect(chunk)?.nbytes))?
+    } else {
+        Ok(inspect(buf)?.nbytes)
+    }
+}
+
+fn decompress_chunk(chunk: &[u8], nthreads: i16) -> Result<Vec<u8>, CodecError> {
+    let info = inspect(chunk)?;
+    let mut out = vec![0u8; info.nbytes];
+    decompress_chunk_into(chunk, &mut out, nthreads)?;
+    Ok(out)
+}
+
+fn decompress_chunk_into(
+    chunk: &[u8],
+    dest: &mut [u8],
+    nthreads: i16,
+) -> Result<usize, CodecError> {
+    let info = inspect(chunk)?;
+    if info.cbytes > chunk.len() {
+        return Err(corrupt(format!(
+            "chunk header says {} compressed bytes, buffer has {}",
+            info.cbytes,
+            chunk.len()
+        )));
+    }
+    if info.nbytes != dest.len() {
+        return Err(CodecError::WrongSize {
+            expected: dest.len(),
+            actual: info.nbytes,
+        });
+    }
+    let srcsize = i32::try_from(info.cbytes).unwrap_or(i32::MAX);
+    let destsize = i32::try_from(dest.len()).unwrap_or(i32::MAX);
+    let rc = with_dctx(nthreads.max(1), |ctx| {
+        // SAFETY: src is valid for srcsize <= chunk.len() bytes; dest for destsize.
+        unsafe {
+            sys::blosc2_decompress_ctx(
+                ctx,
+                chunk.as_ptr().cast::<c_void>(),
+                srcsize,
+                dest.as_mut_ptr().cast::<c_void>(),
+                destsize,
+            )
+        }
+    })?;
+    if rc < 0 {
+        return Err(corrupt(format!(
+            "c-blosc2 could not decompress the chunk (code {rc})"
+        )));
+    }
+    let n = usize::try_from(rc).unwrap_or(0);
+    if n != dest.len() {
+        return Err(CodecError::WrongSize {
+            expected: dest.len(),
+            actual: n,
+        });
+    }
+    Ok(n)
+}
+
+/// Opens a frame in place and hands its single chunk to `f`.
+fn with_frame_chunk<R>(buf: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, CodecError> {
+    ensure_init();
+    let len = i64::try_from(buf.len()).map_err(|_| corrupt("frame too large"))?;
+    // SAFETY: copy = false: c-blosc2 reads the frame in place and never writes
+    // to it; the schunk is freed before `buf`'s borrow ends.
+    let schunk = unsafe { sys::blosc2_schunk_from_buffer(buf.as_ptr().cast_mut(), len, false) };
+    if schunk.is_null() {
+        return Err(corrupt("invalid Blosc2 frame"));
+    }
+    let guard = SchunkGuard(schunk);
+    // SAFETY: schunk is a valid pointer from c-blosc2.
+    let nchunks = unsafe { (*guard.0).nchunks };
+    if nchunks != 1 {
+        return Err(corrupt(format!(
+            "frame holds {nchunks} chunks, expected exactly 1"
+        )));
+    }
+    let mut chunk: *mut u8 = ptr::null_mut();
+    let mut needs_free = false;
+    // SAFETY: out-pointers are valid; the chunk is freed below if asked.
+    let cbytes =
+        unsafe { sys::blosc2_schunk_get_chunk(guard.0, 0, &raw mut chunk, &raw mut needs_free) };
+    if cbytes <= 0 || chunk.is_null() {
+        return Err(corrupt(format!(
+            "cannot read the frame's chunk (code {cbytes})"
+        )));
+    }
+    // SAFETY: c-blosc2 returned `cbytes` readable bytes at `chunk`.
+    let slice = unsafe { std::slice::from_raw_parts(chunk, usize::try_from(cbytes).unwrap_or(0)) };
+    let out = f(slice);
+    if needs_free {
+        // SAFETY: c-blosc2 allocated it with malloc and handed ownership over.
+        unsafe { libc_free(chunk.cast()) };
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{Clevel, Threads};
+
+    fn smooth(n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| (((i as f64) * 0.01).sin() * 1000.0).round().to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn chunk_and_frame_round_trip() {
+        let data = smooth(20_000);
+        let p = Params::new(
+            Codec::Zstd,
+            Filter::ShuffleBytedelta,
+            Clevel::new(5).unwrap(),
+            SplitMode::Never,
+        );
+        let chunk = compress(&data, 8, &p).unwrap();
+        assert!(chunk.len() < data.len() / 2, "smooth data must compress");
+        assert_eq!(decompress(&chunk, 1).unwrap(), data);
+        let info = inspect(&chunk).unwrap();
+        assert_eq!(info.nbytes, data.len());
+        assert_eq!(info.cbytes, chunk.len());
+        assert_eq!(info.codec, Some(Codec::Zstd));
+        assert_eq!(info.filter, Some(Filter::ShuffleBytedelta));
+        assert_eq!(info.split, SplitMode::Never);
+        let frame = chunk_to_frame(&chunk, 8, &p).unwrap();
+        assert!(is_frame(&frame));
+        assert_eq!(decompressed_len(&frame).unwrap(), data.len());
+        assert_eq!(decompress(&frame, 1).unwrap(), data);
+        let mut out = vec![0u8; data.len()];
+        decompress_into(&frame, &mut out, 1).unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn auto_blocksize_matches_c_blosc2() {
+        let data = smooth(200_000);
+        for typesize in [1usize, 2, 4, 8, 16] {
+            for nbytes in [1000usize, 40_000, 300_000, 1_600_000] {
+                for p in crate::grid::oracle_grid(typesize) {
+                    // zstd/zlib at level 9 on megabytes take seconds and
+                    // follow the same rule as level 7.
+                    if nbytes > 1_000_000
+                        && p.clevel.get() == 9
+                        && p.codec != Codec::BloscLz
+                        && p.codec != Codec::Lz4
+                    {
+                        continue;
+                    }
+                    let chunk = compress(&data[..nbytes], typesize, &p).unwrap();
+                    let info = inspect(&chunk).unwrap();
+                    if info.memcpyed {
+                        continue;
+                    }
+                    assert_eq!(
+                        info.blocksize,
+                        auto_blocksize(&p, typesize, nbytes),
+                        "{p} ts {typesize} n {nbytes}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let data = smooth(5_000);
+        let p = Params::new(
+            Codec::Lz4,
+            Filter::Shuffle,
+            Clevel::new(5).unwrap(),
+            SplitMode::Always,
+        )
+        .with_threads(Threads::new(2).unwrap());
+        let chunk = compress(&data, 8, &p).unwrap();
+        // Truncated.
+        assert!(decompress(&chunk[..chunk.len() - 10], 1).is_err());
+        assert!(decompress(&chunk[..8], 1).is_err());
+        assert!(decompress(&[], 1).is_err());
+        // Wrong destination size.
+        let mut small = vec![0u8; data.len() - 8];
+        assert!(matches!(
+            decompress_into(&chunk, &mut small, 1),
+            Err(CodecError::WrongSize { .. })
+        ));
+        // Garbage and corrupted frames.
+        assert!(decompress(&[0xFFu8; 64], 1).is_err());
+        let frame = chunk_to_frame(&chunk, 8, &p).unwrap();
+        assert!(decompress(&frame[..frame.len() / 2], 1).is_err());
+        // Typesize that c-blosc2 cannot record.
+        assert!(matches!(
+            compress(&data, 300, &p),
+            Err(CodecError::Params(_))
+        ));
+        assert!(matches!(compress(&data, 0, &p), Err(CodecError::Params(_))));
+    }
+}

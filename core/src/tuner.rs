@@ -1,0 +1,663 @@
+//! The tuner: one per dataset, it picks the parameters of every chunk.
+//!
+//! Per chunk a front end asks for parameters ([`Tuner::propose`]), compresses,
+//! and reports what it measured ([`Tuner::report`]); [`Tuner::compress`] does
+//! all three. When a readapt is due, `propose` explores on samples of the
+//! chunk (a few whole blocks per candidate, see `search`), never by storing
+//! chunks with trial parameters: every stored chunk uses the best parameters
+//! known at that moment.
+//!
+//! Readapts follow BTune's vocabulary ([`Behaviour`]): a HARD readapt explores
+//! codec x filter x split then clevel; a SOFT one refines clevel, split and
+//! threads around the winner. The ratio of each stored chunk is watched: when
+//! it departs from the recent ones, the data has changed and a HARD readapt
+//! follows at once. Scheduled readapts are skipped while tuning work exceeds
+//! [`TUNING_BUDGET`] of compression time, so tuning stays a small cost.
+//!
+//! Decisions are taken under a lock; exploration and compression run outside
+//! it, so threads writing chunks of one dataset never wait for each other's
+//! compression. All timings come from an injectable [`Clock`], so a run can be
+//! replayed exactly.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::blosc2::{self, ChunkFormat};
+use crate::clock::{Clock, MonotonicClock};
+use crate::config::{Config, RepeatMode};
+use crate::error::{CodecError, ConfigError, ParamsError};
+use crate::objective::{Objective, Outcome, PerfMode, Ranges};
+use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
+use crate::sample::block_sample;
+use crate::search;
+use crate::trace::{Trace, TraceRow, TraceSink};
+
+/// Scheduled readapts wait while tuning work exceeds this fraction of the
+/// compression time so far.
+pub const TUNING_BUDGET: f64 = 0.03;
+
+/// Readapts after a detected change wait while tuning work exceeds this
+/// fraction: a change makes the winner suspect, so it may cost more than
+/// routine readapts, but data that changes every chunk must not make tuning
+/// dominate.
+const CHANGE_BUDGET: f64 = 1.0;
+
+/// A chunk whose ratio differs from the recent average by more than this
+/// factor (in log terms, ~16%) signals changed data.
+const CHANGE_THRESHOLD: f64 = 0.15;
+
+/// Without a measured slow end, the speed range is assumed to span at least
+/// this much (natural log): the grid's slowest points (zstd and zlib at
+/// clevel 9) are ~e^7 slower than its fastest on every dataset of the corpus,
+/// and measuring them on each chunk would cost more than it could gain.
+const COMP_SPEED_SPAN: f64 = 7.0;
+
+/// The kind of readapt done for a chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Readapt {
+    /// None: the chunk used the winner.
+    None,
+    /// Refinement around the winner.
+    Soft,
+    /// Full exploration.
+    Hard,
+}
+
+impl Readapt {
+    fn name(self) -> &'static str {
+        match self {
+            Readapt::None => "-",
+            Readapt::Soft => "SOFT",
+            Readapt::Hard => "HARD",
+        }
+    }
+}
+
+/// What [`Tuner::propose`] decided for one chunk; hand it back to
+/// [`Tuner::report`] with the measurements.
+#[derive(Clone, Debug)]
+#[must_use = "report the outcome so the tuner can learn from it"]
+pub struct Proposal {
+    /// The parameters to compress the chunk with.
+    pub params: Params,
+    /// The readapt done while proposing.
+    pub readapt: Readapt,
+    /// Whether the readapt changed the winner.
+    pub new_winner: bool,
+    /// Time spent proposing (exploration included).
+    pub tuning_time: Duration,
+}
+
+/// One compressed chunk and how it was made.
+#[derive(Clone, Debug)]
+pub struct Compressed {
+    /// The compressed bytes in the requested format.
+    pub bytes: Vec<u8>,
+    /// The parameters used.
+    pub params: Params,
+    /// The readapt done for this chunk.
+    pub readapt: Readapt,
+    /// Seconds of tuning work (exploration and bookkeeping) for this chunk.
+    pub tuning_time: f64,
+    /// Seconds compressing the chunk itself.
+    pub compress_time: f64,
+}
+
+/// Totals over the chunks a tuner has seen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TunerStats {
+    /// Chunks reported.
+    pub chunks: u64,
+    /// Uncompressed bytes reported.
+    pub nbytes: u64,
+    /// Compressed bytes reported.
+    pub cbytes: u64,
+    /// Seconds compressing chunks.
+    pub compress_time: f64,
+    /// Seconds of tuning work.
+    pub tuning_time: f64,
+    /// HARD readapts done.
+    pub hards: u64,
+    /// SOFT readapts done.
+    pub softs: u64,
+    /// Changes in the data detected.
+    pub changes: u64,
+    /// Chunks per parameter set.
+    pub usage: HashMap<Params, u64>,
+}
+
+/// One trial compression of a sample.
+#[derive(Clone, Copy, Debug)]
+struct Trial {
+    params: Params,
+    ratio: f64,
+    speed: f64,
+}
+
+struct State {
+    winner: Params,
+    next: Readapt,
+    waits_left: u32,
+    softs_done: u32,
+    hards_done: u32,
+    stopped: bool,
+    exploring: bool,
+    /// Ranges seen since the last HARD readapt (the data's current regime).
+    ranges: Ranges,
+    ratio_avg: Option<f64>,
+    change_pending: bool,
+    stats: TunerStats,
+}
+
+/// Per-dataset tuner state. `Send + Sync`: share it (e.g. in an `Arc`) among
+/// the threads writing one dataset.
+pub struct Tuner {
+    config: Config,
+    objective: Objective,
+    typesize: usize,
+    clock: Arc<dyn Clock>,
+    trace: Option<Trace>,
+    state: Mutex<State>,
+}
+
+/// The parameters used before anything is measured: a balanced choice that
+/// suits most numeric data.
+fn default_start(typesize: usize) -> Params {
+    let filter = if typesize > 1 {
+        Filter::Shuffle
+    } else {
+        Filter::None
+    };
+    Params::new(Codec::Zstd, filter, Clevel::MIN, SplitMode::Never)
+}
+
+impl Tuner {
+    /// A tuner for elements of `typesize` bytes, timing with the system clock
+    /// and tracing to stderr if `config.trace` is set.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the configuration or typesize is invalid.
+    pub fn new(config: Config, typesize: usize) -> Result<Tuner, ConfigError> {
+        Tuner::with_clock(config, typesize, Arc::new(MonotonicClock::new()))
+    }
+
+    /// A tuner that reads time from `clock` (to replay a run exactly).
+    ///
+    /// # Errors
+    /// As [`Tuner::new`].
+    pub fn with_clock(
+        config: Config,
+        typesize: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Tuner, ConfigError> {
+        let sink = config.trace.then(TraceSink::stderr);
+        Tuner::with_parts(config, typesize, clock, sink)
+    }
+
+    /// A tuner with an explicit clock and trace sink (`None`: no trace,
+    /// whatever `config.trace` says).
+    ///
+    /// # Errors
+    /// As [`Tuner::new`].
+    pub fn with_parts(
+        config: Config,
+        typesize: usize,
+        clock: Arc<dyn Clock>,
+        trace: Option<TraceSink>,
+    ) -> Result<Tuner, ConfigError> {
+        config.validate()?;
+        if !(1..=255).contains(&typesize) {
+            return Err(ParamsError::Typesize(typesize).into());
+        }
+        let mut winner = config
+            .cparams_hint
+            .unwrap_or_else(|| default_start(typesize));
+        winner.cthreads = winner.cthreads.min(config.max_threads);
+        winner.dthreads = winner.dthreads.min(config.max_threads);
+        let trace = trace.map(|sink| Trace::new(&config, sink));
+        Ok(Tuner {
+            objective: config.objective(),
+            typesize,
+            clock,
+            trace,
+            state: Mutex::new(State {
+                winner,
+                next: Readapt::Hard,
+                waits_left: 0,
+                softs_done: 0,
+                hards_done: 0,
+                stopped: false,
+                exploring: false,
+                ranges: Ranges::EMPTY,
+                ratio_avg: None,
+                change_pending: false,
+                stats: TunerStats::default(),
+            }),
+            config,
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The element size.
+    #[must_use]
+    pub fn typesize(&self) -> usize {
+        self.typesize
+    }
+
+    /// The parameters the next chunk would get if no readapt were due.
+    #[must_use]
+    pub fn winner(&self) -> Params {
+        self.state.lock().winner
+    }
+
+    /// Totals so far.
+    #[must_use]
+    pub fn stats(&self) -> TunerStats {
+        self.state.lock().stats.clone()
+    }
+
+    fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// Tunes, compresses and reports one chunk: the whole per-chunk cycle.
+    ///
+    /// # Errors
+    /// [`CodecError`] if c-blosc2 cannot compress the chunk; the tuner's state
+    /// stays valid.
+    pub fn compress(&self, chunk: &[u8], format: ChunkFormat) -> Result<Compressed, CodecError> {
+        let proposal = self.propose(Some(chunk));
+        let t0 = self.now();
+        let result = blosc2::compress(chunk, self.typesize, &proposal.params);
+        let t1 = self.now();
+        let plain = match result {
+            Ok(c) => c,
+            Err(e) => {
+                self.release();
+                return Err(e);
+            }
+        };
+        let cbytes = plain.len();
+        let bytes = match format {
+            ChunkFormat::Chunk => plain,
+            ChunkFormat::Frame => blosc2::chunk_to_frame(&plain, self.typesize, &proposal.params)?,
+        };
+        let compress_time = (t1 - t0).as_secs_f64();
+        let outcome = Outcome {
+            nbytes: chunk.len() as u64,
+            cbytes: cbytes as u64,
+            ctime: compress_time,
+            dtime: None,
+        };
+        let params = proposal.params;
+        let readapt = proposal.readapt;
+        let tuning_time = self.report(proposal, &outcome).as_secs_f64();
+        Ok(Compressed {
+            bytes,
+            params,
+            readapt,
+            tuning_time,
+            compress_time,
+        })
+    }
+
+    /// Parameters for the next chunk. With `chunk` given and a readapt due,
+    /// explores on samples of it first; with `None` (a caller that cannot show
+    /// the data, e.g. a special chunk of zeros) it returns the winner.
+    pub fn propose(&self, chunk: Option<&[u8]>) -> Proposal {
+        let start = self.now();
+        let (readapt, winner, ranges) = {
+            let mut s = self.state.lock();
+            let readapt = match chunk {
+                Some(c) if !c.is_empty() && !s.exploring => self.due_readapt(&mut s),
+                _ => Readapt::None,
+            };
+            if readapt != Readapt::None {
+                s.exploring = true;
+                if readapt == Readapt::Hard {
+                    s.ranges = Ranges::EMPTY;
+                }
+            }
+            (readapt, s.winner, s.ranges)
+        };
+        let trials = match (readapt, chunk) {
+            (Readapt::Hard, Some(c)) => self.explore_hard(c, ranges),
+            (Readapt::Soft, Some(c)) => self.explore_soft(c, &winner),
+            _ => Vec::new(),
+        };
+        let mut s = self.state.lock();
+        let mut new_winner = false;
+        if readapt != Readapt::None {
+            s.exploring = false;
+            for t in &trials {
+                s.ranges.include(t.ratio, t.speed);
+            }
+            let ranges = self.decision_ranges(&s.ranges);
+            if let Some(best) = trials
+                .iter()
+                .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
+            {
+                new_winner = best.params != s.winner;
+                s.winner = best.params;
+            }
+            self.advance(&mut s, readapt);
+        }
+        let params = s.winner;
+        drop(s);
+        Proposal {
+            params,
+            readapt,
+            new_winner,
+            tuning_time: self.now() - start,
+        }
+    }
+
+    /// Learns from a compressed chunk: totals, change detection, trace row.
+    /// Returns the tuning time spent on this chunk (proposal included).
+    pub fn report(&self, proposal: Proposal, outcome: &Outcome) -> Duration {
+        let start = self.now();
+        let ratio = outcome.ratio();
+        let mut s = self.state.lock();
+        if proposal.params == s.winner && outcome.nbytes > 0 {
+            if let Some(avg) = s.ratio_avg
+                && (ratio / avg).ln().abs() > CHANGE_THRESHOLD
+                && proposal.readapt != Readapt::Hard
+            {
+                s.change_pending = true;
+                s.stats.changes += 1;
+            }
+            s.ratio_avg = Some(match (s.ratio_avg, proposal.readapt) {
+                (Some(avg), Readapt::None | Readapt::Soft) => 0.7 * avg + 0.3 * ratio,
+                _ => ratio,
+            });
+        }
+        let ranges = self.decision_ranges(&s.ranges);
+        let score = self
+            .objective
+            .score(ratio, self.objective.speed(outcome), &ranges);
+        let state_name = self.state_name(&s);
+        let chunk_index = s.stats.chunks;
+        let st = &mut s.stats;
+        st.chunks += 1;
+        st.nbytes += outcome.nbytes;
+        st.cbytes += outcome.cbytes;
+        st.compress_time += outcome.ctime;
+        *st.usage.entry(proposal.params).or_insert(0) += 1;
+        drop(s);
+        if let Some(trace) = &self.trace {
+            trace.row(&TraceRow {
+                chunk: chunk_index,
+                params: proposal.params,
+                typesize: self.typesize,
+                score,
+                ratio,
+                state: state_name,
+                readapt: proposal.readapt.name(),
+                winner: proposal.new_winner,
+            });
+        }
+        let spent = proposal.tuning_time + (self.now() - start);
+        self.state.lock().stats.tuning_time += spent.as_secs_f64();
+        spent
+    }
+
+    /// Ends an exploration claimed by `propose` whose chunk then failed.
+    fn release(&self) {
+        self.state.lock().exploring = false;
+    }
+
+    fn state_name(&self, s: &State) -> &'static str {
+        if s.change_pending {
+            "HARD"
+        } else if s.stopped {
+            "STOP"
+        } else if s.waits_left > 0 {
+            "WAIT"
+        } else {
+            s.next.name()
+        }
+    }
+
+    /// Whether a readapt is due for this chunk, and which; counts waits.
+    fn due_readapt(&self, s: &mut State) -> Readapt {
+        let st = &s.stats;
+        let over = |budget: f64| st.chunks > 0 && st.tuning_time > budget * st.compress_time;
+        if s.change_pending {
+            if over(CHANGE_BUDGET) {
+                return Readapt::None;
+            }
+            s.change_pending = false;
+            s.stopped = false;
+            s.hards_done = 0;
+            s.softs_done = 0;
+            return Readapt::Hard;
+        }
+        if s.stopped {
+            return Readapt::None;
+        }
+        if s.waits_left > 0 {
+            s.waits_left -= 1;
+            return Readapt::None;
+        }
+        if over(TUNING_BUDGET) {
+            return Readapt::None;
+        }
+        s.next
+    }
+
+    /// Moves the readapt cycle on after a readapt of `kind`.
+    fn advance(&self, s: &mut State, kind: Readapt) {
+        let b = &self.config.behaviour;
+        match kind {
+            Readapt::Hard => {
+                s.hards_done += 1;
+                s.softs_done = 0;
+                s.stats.hards += 1;
+            }
+            Readapt::Soft => {
+                s.softs_done += 1;
+                s.stats.softs += 1;
+            }
+            Readapt::None => return,
+        }
+        s.waits_left = b.nwaits_before_readapt;
+        s.next = if s.softs_done < b.nsofts_before_hard {
+            Readapt::Soft
+        } else if s.hards_done < b.nhards_before_stop {
+            Readapt::Hard
+        } else {
+            match b.repeat_mode {
+                RepeatMode::Stop => {
+                    s.stopped = true;
+                    Readapt::None
+                }
+                RepeatMode::RepeatSoft => Readapt::Soft,
+                RepeatMode::RepeatAll => {
+                    s.hards_done = 0;
+                    Readapt::Hard
+                }
+            }
+        };
+        if s.next == Readapt::Soft && b.nsofts_before_hard == 0 && kind == Readapt::Hard {
+            s.next = Readapt::Hard;
+        }
+    }
+
+    /// The ranges decisions use: those measured, with the slow end of the
+    /// speed range extended to the span the grid reaches (see
+    /// [`COMP_SPEED_SPAN`]) when compression time counts.
+    fn decision_ranges(&self, measured: &Ranges) -> Ranges {
+        let mut r = *measured;
+        if r.is_empty() {
+            return r;
+        }
+        if self.objective.perf_mode != PerfMode::Decomp {
+            r.speed.0 = r.speed.0.min(r.speed.1 / COMP_SPEED_SPAN.exp());
+        }
+        r
+    }
+
+    fn score(&self, t: &Trial, ranges: &Ranges) -> f64 {
+        self.objective.score(t.ratio, t.speed, ranges)
+    }
+
+    /// Compresses (and, if the mode needs it, decompresses) whole blocks of
+    /// `chunk` with `params`, timing with the tuner's clock.
+    fn trial(&self, chunk: &[u8], params: &Params, bufs: &mut TrialBuffers) -> Option<Trial> {
+        let blocksize = blosc2::auto_blocksize(params, self.typesize, chunk.len());
+        let sample = block_sample(chunk, blocksize);
+        let mut p = *params;
+        if sample.len() < chunk.len() {
+            // Same blocks as the chunk will have.
+            p.blocksize = Blocksize::Bytes(u32::try_from(blocksize).unwrap_or(u32::MAX));
+        }
+        let t0 = self.now();
+        blosc2::compress_into(&sample, self.typesize, &p, &mut bufs.compressed).ok()?;
+        let t1 = self.now();
+        let dtime = if self.objective.perf_mode.needs_decompression() {
+            bufs.decompressed.resize(sample.len(), 0);
+            let t2 = self.now();
+            blosc2::decompress_into(&bufs.compressed, &mut bufs.decompressed, p.dthreads.as_c())
+                .ok()?;
+            Some((self.now() - t2).as_secs_f64())
+        } else {
+            None
+        };
+        let outcome = Outcome {
+            nbytes: sample.len() as u64,
+            cbytes: bufs.compressed.len() as u64,
+            ctime: (t1 - t0).as_secs_f64(),
+            dtime,
+        };
+        Some(Trial {
+            params: *params,
+            ratio: outcome.ratio(),
+            speed: self.objective.speed(&outcome),
+        })
+    }
+
+    fn run_trials(
+        &self,
+        chunk: &[u8],
+        candidates: &[Params],
+        bufs: &mut TrialBuffers,
+        out: &mut Vec<Trial>,
+    ) {
+        for p in candidates {
+            if out.iter().any(|t| t.params == *p) {
+                continue;
+            }
+            if let Some(t) = self.trial(chunk, p, bufs) {
+                out.push(t);
+            }
+        }
+    }
+
+    /// A HARD readapt (stages in `search`).
+    fn explore_hard(&self, chunk: &[u8], prior: Ranges) -> Vec<Trial> {
+        let mut bufs = TrialBuffers::default();
+        let mut trials = Vec::new();
+        self.run_trials(
+            chunk,
+            &search::filter_stage(self.typesize),
+            &mut bufs,
+            &mut trials,
+        );
+        let mut by_ratio = trials.clone();
+        by_ratio.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
+        let filters: Vec<Filter> = by_ratio.iter().map(|t| t.params.filter).collect();
+        self.run_trials(
+            chunk,
+            &search::codec_stage(&filters),
+            &mut bufs,
+            &mut trials,
+        );
+
+        let ranges_of = |trials: &[Trial]| {
+            let mut r = prior;
+            for t in trials {
+                r.include(t.ratio, t.speed);
+            }
+            self.decision_ranges(&r)
+        };
+        // Climb clevel from the two best starting points.
+        let ranges = ranges_of(&trials);
+        let mut starts = trials.clone();
+        starts.sort_by(|a, b| self.score(b, &ranges).total_cmp(&self.score(a, &ranges)));
+        for start in starts.into_iter().take(2) {
+            let mut current = start;
+            while let Some(next) = search::climb_step(&current.params) {
+                let Some(t) = self.trial(chunk, &next, &mut bufs) else {
+                    break;
+                };
+                trials.push(t);
+                let ranges = ranges_of(&trials);
+                if self.score(&t, &ranges) <= self.score(&current, &ranges) {
+                    break;
+                }
+                current = t;
+            }
+        }
+        self.with_threads(chunk, trials, &mut bufs)
+    }
+
+    /// A SOFT readapt around `winner`.
+    fn explore_soft(&self, chunk: &[u8], winner: &Params) -> Vec<Trial> {
+        let mut bufs = TrialBuffers::default();
+        let mut trials = Vec::new();
+        self.run_trials(
+            chunk,
+            &search::soft_stage(winner, self.config.max_threads),
+            &mut bufs,
+            &mut trials,
+        );
+        trials
+    }
+
+    /// After a HARD readapt, the best candidate with more threads, where
+    /// the caller allows them.
+    fn with_threads(
+        &self,
+        chunk: &[u8],
+        mut trials: Vec<Trial>,
+        bufs: &mut TrialBuffers,
+    ) -> Vec<Trial> {
+        let max = self.config.max_threads;
+        if max == Threads::ONE {
+            return trials;
+        }
+        let mut ranges = Ranges::EMPTY;
+        for t in &trials {
+            ranges.include(t.ratio, t.speed);
+        }
+        let ranges = self.decision_ranges(&ranges);
+        if let Some(best) = trials
+            .iter()
+            .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
+            .copied()
+        {
+            let p = best.params.with_threads(max);
+            if let Some(t) = self.trial(chunk, &p, bufs) {
+                trials.push(t);
+            }
+        }
+        trials
+    }
+}
+
+#[derive(Default)]
+struct TrialBuffers {
+    compressed: Vec<u8>,
+    decompressed: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+use super::*;
+use crate::clock::{RecordingClock, ReplayClock};
+
+fn smooth_f64(n: usize, phase: f64) -> Vec<u8> {
+    (0..n)
+        .flat_map(|i| {
+            (((i as f64) * 0.003 + phase).sin() * 1e4)
+                .round()
+                .to_le_bytes()
+        })
+        .collect()
+}
+
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn every_chunk_round_trips_in_both_formats() {
+    let tuner = Tuner::new(Config::default(), 8).unwrap();
+    for k in 0..6 {
+        let data = smooth_f64(40_000, f64::from(k));
+        for format in [ChunkFormat::Chunk, ChunkFormat::Frame] {
+            let c = tuner.compress(&data, format).unwrap();
+            assert_eq!(blosc2::decompress(&c.bytes, 1).unwrap(), data);
+        }
+    }
+    let st = tuner.stats();
+    assert_eq!(st.chunks, 12);
+    assert!(st.hards >= 1, "the first chunk runs a HARD readapt");
+}
+
+#[test]
+fn first_chunk_explores_and_stores_the_winner() {
+    let tuner = Tuner::new(Config::default(), 8).unwrap();
+    let data = smooth_f64(131_072, 0.0);
+    let c = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+    assert_eq!(c.readapt, Readapt::Hard);
+    assert_eq!(c.params, tuner.winner(), "the stored chunk uses the winner");
+    assert!(c.tuning_time > 0.0);
+}
+
+#[test]
+fn tradeoff_moves_the_choice() {
+    let data = smooth_f64(262_144, 0.5);
+    let ratio_of = |t: f64| {
+        let mut c = Config::default();
+        c.tradeoff = t;
+        let tuner = Tuner::new(c, 8).unwrap();
+        let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+        data.len() as f64 / out.bytes.len() as f64
+    };
+    let (fast, small) = (ratio_of(0.0), ratio_of(1.0));
+    assert!(small > fast * 1.1, "t=1 ratio {small} vs t=0 ratio {fast}");
+}
+
+#[test]
+fn detects_a_change_in_the_data_and_re_explores() {
+    let mut c = Config::default();
+    c.behaviour.repeat_mode = RepeatMode::Stop;
+    let tuner = Tuner::new(c, 8).unwrap();
+    let mut readapts = Vec::new();
+    for k in 0..6 {
+        let c = tuner
+            .compress(&smooth_f64(65_536, f64::from(k)), ChunkFormat::Chunk)
+            .unwrap();
+        readapts.push(c.readapt);
+    }
+    let before = tuner.winner();
+    for k in 0..4 {
+        let c = tuner
+            .compress(&noise(524_288, k + 1), ChunkFormat::Chunk)
+            .unwrap();
+        readapts.push(c.readapt);
+    }
+    assert!(tuner.stats().changes >= 1, "{readapts:?}");
+    assert!(readapts[6..].contains(&Readapt::Hard), "{readapts:?}");
+    assert_ne!(
+        tuner.winner().format_key(),
+        before.format_key(),
+        "noise needs other parameters"
+    );
+}
+
+#[test]
+fn threads_stay_within_the_limit() {
+    for max in [1u16, 2, 3] {
+        let mut c = Config::default();
+        c.max_threads = Threads::new(max).unwrap();
+        c.behaviour.nwaits_before_readapt = 0;
+        let tuner = Tuner::new(c, 4).unwrap();
+        for k in 0..5 {
+            let data = smooth_f64(65_536, f64::from(k));
+            let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+            assert!(out.params.cthreads.get() <= max && out.params.cthreads.get() >= 1);
+            assert!(out.params.dthreads.get() <= max && out.params.dthreads.get() >= 1);
+        }
+    }
+}
+
+#[test]
+fn replaying_the_clock_replays_the_decisions() {
+    let chunks: Vec<Vec<u8>> = (0..8u32)
+        .map(|k| {
+            if k < 4 {
+                smooth_f64(32_768, f64::from(k))
+            } else {
+                noise(262_144, u64::from(k))
+            }
+        })
+        .collect();
+    let run = |clock: Arc<dyn Clock>| {
+        let tuner = Tuner::with_parts(Config::default(), 8, clock, None).unwrap();
+        chunks
+            .iter()
+            .map(|c| {
+                let out = tuner.compress(c, ChunkFormat::Chunk).unwrap();
+                (out.params, out.readapt)
+            })
+            .collect::<Vec<_>>()
+    };
+    let recorder = Arc::new(RecordingClock::new(Arc::new(MonotonicClock::new())));
+    let first = run(recorder.clone());
+    let second = run(Arc::new(ReplayClock::new(recorder.readings())));
+    assert_eq!(first, second);
+}
+
+#[test]
+fn propose_without_data_returns_the_winner() {
+    let tuner = Tuner::new(Config::default(), 4).unwrap();
+    let p = tuner.propose(None);
+    assert_eq!(p.readapt, Readapt::None);
+    assert_eq!(p.params, tuner.winner());
+    tuner.report(
+        p,
+        &Outcome {
+            nbytes: 0,
+            cbytes: 32,
+            ctime: 0.0,
+            dtime: None,
+        },
+    );
+    assert_eq!(tuner.stats().chunks, 1);
+}
+
+#[test]
+fn many_threads_share_one_tuner() {
+    let tuner = Arc::new(Tuner::new(Config::default(), 8).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let tuner = Arc::clone(&tuner);
+            std::thread::spawn(move || {
+                for k in 0..5 {
+                    let data = smooth_f64(50_000, f64::from(t * 10 + k));
+                    let c = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+                    assert_eq!(blosc2::decompress(&c.bytes, 1).unwrap(), data);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(tuner.stats().chunks, 20);
+}
+
+#[test]
+fn trace_prints_header_and_one_row_per_chunk() {
+    let (sink, mem) = TraceSink::memory();
+    let tuner = Tuner::with_parts(
+        Config::default(),
+        8,
+        Arc::new(MonotonicClock::new()),
+        Some(sink),
+    )
+    .unwrap();
+    for k in 0..3 {
+        tuner
+            .compress(&smooth_f64(20_000, f64::from(k)), ChunkFormat::Chunk)
+            .unwrap();
+    }
+    let text = mem.text();
+    assert!(text.starts_with("BTune version"));
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains("Codec"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows[0].contains("HARD"),
+        "first chunk shows its HARD readapt: {}",
+        rows[0]
+    );
+}
+
+#[test]
+fn invalid_typesize_is_refused() {
+    assert!(Tuner::new(Config::default(), 0).is_err());
+    assert!(Tuner::new(Config::default(), 256).is_err());
+}

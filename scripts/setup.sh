@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: Debian build packages, a Python venv with
+# what tests and the corpus need, the test corpus, and a release build.
+# Usage: scripts/setup.sh [--no-build]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+shared=${BTUNE_SHARED:-$repo/../shared}
+venv=${BTUNE_VENV:-$repo/.venv}
+corpus_dir=${BTUNE_CORPUS:-$repo/target/corpus}
+# Small corpus for tests; benchmarks build their own with a larger --scale.
+corpus_scale=${BTUNE_CORPUS_SCALE:-0.0625}
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. Debian packages the build needs (cmake for c-blosc2, libclang for bindgen,
+#    libhdf5-dev for the HDF5 tests).
+need_apt=()
+for pkg in cmake libclang-dev pkg-config libhdf5-dev; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+    log "installing Debian packages: ${need_apt[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# 2. Python venv for the corpus and the interop tests.
+if [ ! -x "$venv/bin/python" ]; then
+    log "creating venv $venv"
+    python3 -m venv "$venv"
+fi
+stamp="$venv/.requirements.stamp"
+reqs="$repo/scripts/requirements.txt"
+if [ ! -f "$stamp" ] || ! cmp -s "$reqs" "$stamp"; then
+    log "installing Python packages"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q -r "$reqs"
+    cp "$reqs" "$stamp"
+fi
+
+# 3. Test corpus (deterministic, built once).
+if [ ! -f "$corpus_dir/manifest.json" ]; then
+    log "building corpus (scale $corpus_scale) in $corpus_dir"
+    mkdir -p "$corpus_dir"
+    "$venv/bin/python" "$shared/corpus/build.py" "$corpus_dir" --scale "$corpus_scale"
+fi
+
+# 4. Build.
+if [ "${1:-}" != "--no-build" ]; then
+    log "building the workspace (release)"
+    cargo build --release --workspace --all-targets
+fi
