@@ -37,6 +37,10 @@ pub(crate) struct BenchOptions {
     pub(crate) nthreads: Threads,
     pub(crate) json: bool,
     pub(crate) only: Vec<String>,
+    /// Keep grid timings here and reuse them: for iterating on the tuner.
+    /// Figures for notes come from runs without it (everything measured in
+    /// one run).
+    pub(crate) grid_cache: Option<PathBuf>,
 }
 
 /// Fixed parameter sets users commonly pick, to put the tuner in context.
@@ -193,10 +197,31 @@ fn bench_dataset(
         .into_iter()
         .map(|p| p.with_threads(opts.nthreads))
         .collect();
+    let cache_file = opts.grid_cache.as_ref().map(|dir| {
+        dir.join(format!(
+            "{}-{}-{}t.json",
+            d.name,
+            opts.chunk_bytes,
+            opts.nthreads.get()
+        ))
+    });
+    if let Some(f) = cache_file.as_ref().filter(|f| f.is_file()) {
+        let cached: Vec<(Params, Vec<Outcome>)> =
+            serde_json::from_str(&std::fs::read_to_string(f)?)?;
+        timings.by_params.extend(cached);
+    }
     let mut grid_totals = Vec::with_capacity(grid_points.len());
     for p in &grid_points {
         grid_totals.push((*p, total(timings.all(p)?)));
         bar.inc(1);
+    }
+    if let Some(f) = &cache_file {
+        std::fs::create_dir_all(f.parent().unwrap_or(std::path::Path::new(".")))?;
+        let grid: Vec<(Params, Vec<Outcome>)> = grid_points
+            .iter()
+            .map(|p| (*p, timings.by_params[p].clone()))
+            .collect();
+        std::fs::write(f, serde_json::to_string(&grid)?)?;
     }
     let mut out = Vec::new();
     for &t in &opts.tradeoffs {

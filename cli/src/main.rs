@@ -64,6 +64,10 @@ enum Command {
         /// Only these datasets (repeatable).
         #[arg(long)]
         only: Vec<String>,
+        /// Reuse grid timings kept in this directory (for iterating on the
+        /// tuner; figures should come from runs without it).
+        #[arg(long)]
+        grid_cache: Option<PathBuf>,
     },
     /// Tuned compression of built-in sample data, with the trace on stderr.
     Demo {
@@ -95,6 +99,7 @@ fn main() -> Result<()> {
             nthreads,
             json,
             only,
+            grid_cache,
         } => {
             if let Some(t) = tradeoffs.iter().find(|t| !(0.0..=1.0).contains(*t)) {
                 bail!("--tradeoff {t} is outside [0, 1]");
@@ -110,6 +115,7 @@ fn main() -> Result<()> {
                 nthreads,
                 json,
                 only,
+                grid_cache,
             })
         }
         Command::Demo { tradeoff } => {

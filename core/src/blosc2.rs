@@ -105,8 +105,9 @@ impl Drop for Context {
 }
 
 /// Contexts kept per thread: enough for a search's candidates, bounded so that
-/// multi-threaded contexts (each with a thread pool) do not pile up.
-const CONTEXT_CACHE_LIMIT: usize = 96;
+/// contexts (each with block-sized buffers, some with a thread pool) do not
+/// pile up. When full, one entry makes room: contexts in use stay warm.
+const CONTEXT_CACHE_LIMIT: usize = 64;
 
 type CctxKey = (Params, i32);
 
@@ -125,8 +126,10 @@ fn with_cctx<R>(
         let mut cache = cell.borrow_mut();
         let key = (*params, typesize);
         if !cache.contains_key(&key) {
-            if cache.len() >= CONTEXT_CACHE_LIMIT {
-                cache.clear();
+            if cache.len() >= CONTEXT_CACHE_LIMIT
+                && let Some(old) = cache.keys().next().copied()
+            {
+                cache.remove(&old);
             }
             // SAFETY: cparams is fully initialised with null optional pointers.
             let ctx = unsafe { sys::blosc2_create_cctx(cparams(params, typesize)) };

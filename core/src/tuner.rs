@@ -49,12 +49,6 @@ const CHANGE_BUDGET: f64 = 1.0;
 /// factor (in log terms, ~16%) signals changed data.
 const CHANGE_THRESHOLD: f64 = 0.15;
 
-/// Without a measured slow end, the speed range is assumed to span at least
-/// this much (natural log): the grid's slowest points (zstd and zlib at
-/// clevel 9) are ~e^7 slower than its fastest on every dataset of the corpus,
-/// and measuring them on each chunk would cost more than it could gain.
-const COMP_SPEED_SPAN: f64 = 7.0;
-
 /// The kind of readapt done for a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Readapt {
@@ -129,12 +123,25 @@ pub struct TunerStats {
     pub usage: HashMap<Params, u64>,
 }
 
-/// One trial compression of a sample.
+/// One trial compression of a sample, or a prediction of one.
 #[derive(Clone, Copy, Debug)]
 struct Trial {
     params: Params,
     ratio: f64,
-    speed: f64,
+    /// Compression speed (bytes/s).
+    cspeed: f64,
+    /// Decompression speed, where the mode needs it.
+    dspeed: Option<f64>,
+}
+
+/// The most candidates a HARD readapt measures after its anchors.
+const MAX_VERIFIED: usize = 6;
+
+/// What a readapt found: its measured trials and the ranges of everything it
+/// measured or predicted.
+struct Exploration {
+    trials: Vec<Trial>,
+    ranges: Ranges,
 }
 
 struct State {
@@ -328,20 +335,24 @@ impl Tuner {
             }
             (readapt, s.winner, s.ranges)
         };
-        let trials = match (readapt, chunk) {
-            (Readapt::Hard, Some(c)) => self.explore_hard(c, ranges),
-            (Readapt::Soft, Some(c)) => self.explore_soft(c, &winner),
-            _ => Vec::new(),
+        let found = match (readapt, chunk) {
+            (Readapt::Hard, Some(c)) => Some(self.explore_hard(c, ranges)),
+            (Readapt::Soft, Some(c)) => Some(self.explore_soft(c, &winner)),
+            _ => None,
         };
         let mut s = self.state.lock();
         let mut new_winner = false;
         if readapt != Readapt::None {
             s.exploring = false;
-            for t in &trials {
-                s.ranges.include(t.ratio, t.speed);
+        }
+        if let Some(found) = found {
+            if !found.ranges.is_empty() {
+                s.ranges.include(found.ranges.ratio.0, found.ranges.speed.0);
+                s.ranges.include(found.ranges.ratio.1, found.ranges.speed.1);
             }
-            let ranges = self.decision_ranges(&s.ranges);
-            if let Some(best) = trials
+            let ranges = s.ranges;
+            if let Some(best) = found
+                .trials
                 .iter()
                 .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
             {
@@ -379,10 +390,9 @@ impl Tuner {
                 _ => ratio,
             });
         }
-        let ranges = self.decision_ranges(&s.ranges);
         let score = self
             .objective
-            .score(ratio, self.objective.speed(outcome), &ranges);
+            .score(ratio, self.objective.speed(outcome), &s.ranges);
         let state_name = self.state_name(&s);
         let chunk_index = s.stats.chunks;
         let st = &mut s.stats;
@@ -491,32 +501,38 @@ impl Tuner {
         }
     }
 
-    /// The ranges decisions use: those measured, with the slow end of the
-    /// speed range extended to the span the grid reaches (see
-    /// [`COMP_SPEED_SPAN`]) when compression time counts.
-    fn decision_ranges(&self, measured: &Ranges) -> Ranges {
-        let mut r = *measured;
-        if r.is_empty() {
-            return r;
-        }
-        if self.objective.perf_mode != PerfMode::Decomp {
-            r.speed.0 = r.speed.0.min(r.speed.1 / COMP_SPEED_SPAN.exp());
-        }
-        r
+    /// The objective's speed for a trial: per byte, the times its speeds imply.
+    fn speed(&self, t: &Trial) -> f64 {
+        const MB: f64 = 1e6;
+        self.objective.speed(&Outcome {
+            nbytes: 1_000_000,
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            cbytes: (MB / t.ratio.max(1e-9)).round() as u64,
+            ctime: MB / t.cspeed.max(1.0),
+            dtime: t.dspeed.map(|d| MB / d.max(1.0)),
+        })
     }
 
     fn score(&self, t: &Trial, ranges: &Ranges) -> f64 {
-        self.objective.score(t.ratio, t.speed, ranges)
+        self.objective.score(t.ratio, self.speed(t), ranges)
+    }
+
+    fn ranges_of<'a>(&self, prior: Ranges, trials: impl IntoIterator<Item = &'a Trial>) -> Ranges {
+        let mut r = prior;
+        for t in trials {
+            r.include(t.ratio, self.speed(t));
+        }
+        r
     }
 
     /// Compresses (and, if the mode needs it, decompresses) whole blocks of
     /// `chunk` with `params`, timing with the tuner's clock.
     fn trial(&self, chunk: &[u8], params: &Params, bufs: &mut TrialBuffers) -> Option<Trial> {
         let blocksize = blosc2::auto_blocksize(params, self.typesize, chunk.len());
-        let sample = block_sample(chunk, blocksize);
+        let (sample, blocksize) = block_sample(chunk, blocksize);
         let mut p = *params;
         if sample.len() < chunk.len() {
-            // Same blocks as the chunk will have.
+            // Same blocks as the chunk will have (or as much of one as fits).
             p.blocksize = Blocksize::Bytes(u32::try_from(blocksize).unwrap_or(u32::MAX));
         }
         let t0 = self.now();
@@ -537,10 +553,17 @@ impl Tuner {
             ctime: (t1 - t0).as_secs_f64(),
             dtime,
         };
+        log::debug!(
+            "trial {params}: {} bytes, ratio {:.3}, {:.1} us",
+            sample.len(),
+            outcome.ratio(),
+            outcome.ctime * 1e6
+        );
         Some(Trial {
             params: *params,
             ratio: outcome.ratio(),
-            speed: self.objective.speed(&outcome),
+            cspeed: outcome.speed(PerfMode::Comp),
+            dspeed: outcome.dtime.map(|_| outcome.speed(PerfMode::Decomp)),
         })
     }
 
@@ -561,56 +584,66 @@ impl Tuner {
         }
     }
 
-    /// A HARD readapt (stages in `search`).
-    fn explore_hard(&self, chunk: &[u8], prior: Ranges) -> Vec<Trial> {
+    /// A HARD readapt (stages in `search`): measure filters and anchors,
+    /// predict the grid from them, then measure the best predicted candidate
+    /// while it could beat the best measured one.
+    fn explore_hard(&self, chunk: &[u8], prior: Ranges) -> Exploration {
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
-        self.run_trials(
-            chunk,
-            &search::filter_stage(self.typesize),
-            &mut bufs,
-            &mut trials,
-        );
+        let threads = |p: Params| p.with_threads(self.config.max_threads.min(Threads::ONE));
+        let stage: Vec<Params> = search::filter_stage(self.typesize)
+            .into_iter()
+            .map(threads)
+            .collect();
+        self.run_trials(chunk, &stage, &mut bufs, &mut trials);
+        if trials.is_empty() {
+            return Exploration {
+                trials,
+                ranges: prior,
+            };
+        }
         let mut by_ratio = trials.clone();
         by_ratio.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
-        let filters: Vec<Filter> = by_ratio.iter().map(|t| t.params.filter).collect();
-        self.run_trials(
-            chunk,
-            &search::codec_stage(&filters),
-            &mut bufs,
-            &mut trials,
-        );
+        let filters: Vec<Filter> = by_ratio.iter().take(2).map(|t| t.params.filter).collect();
 
-        let ranges_of = |trials: &[Trial]| {
-            let mut r = prior;
-            for t in trials {
-                r.include(t.ratio, t.speed);
+        let candidates: Vec<Params> = search::grid_for(&filters)
+            .into_iter()
+            .map(threads)
+            .collect();
+
+        let mut ranges = prior;
+        for _ in 0..MAX_VERIFIED {
+            let predictions: Vec<Trial> = candidates
+                .iter()
+                .filter(|p| !trials.iter().any(|t| t.params == **p))
+                .filter_map(|p| predict_from(p, &trials))
+                .collect();
+            ranges = self.ranges_of(prior, trials.iter().chain(&predictions));
+            let best_measured = trials
+                .iter()
+                .map(|t| self.score(t, &ranges))
+                .fold(f64::NEG_INFINITY, f64::max);
+            let Some(next) = predictions
+                .iter()
+                .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
+            else {
+                break;
+            };
+            if self.score(next, &ranges) <= best_measured {
+                break;
             }
-            self.decision_ranges(&r)
-        };
-        // Climb clevel from the two best starting points.
-        let ranges = ranges_of(&trials);
-        let mut starts = trials.clone();
-        starts.sort_by(|a, b| self.score(b, &ranges).total_cmp(&self.score(a, &ranges)));
-        for start in starts.into_iter().take(2) {
-            let mut current = start;
-            while let Some(next) = search::climb_step(&current.params) {
-                let Some(t) = self.trial(chunk, &next, &mut bufs) else {
-                    break;
-                };
-                trials.push(t);
-                let ranges = ranges_of(&trials);
-                if self.score(&t, &ranges) <= self.score(&current, &ranges) {
-                    break;
-                }
-                current = t;
+            match self.trial(chunk, &next.params, &mut bufs) {
+                Some(t) => trials.push(t),
+                None => break,
             }
         }
-        self.with_threads(chunk, trials, &mut bufs)
+        let ranges = self.ranges_of(ranges, &trials);
+        let trials = self.with_threads(chunk, trials, &ranges, &mut bufs);
+        Exploration { trials, ranges }
     }
 
     /// A SOFT readapt around `winner`.
-    fn explore_soft(&self, chunk: &[u8], winner: &Params) -> Vec<Trial> {
+    fn explore_soft(&self, chunk: &[u8], winner: &Params) -> Exploration {
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
         self.run_trials(
@@ -619,7 +652,8 @@ impl Tuner {
             &mut bufs,
             &mut trials,
         );
-        trials
+        let ranges = self.ranges_of(Ranges::EMPTY, &trials);
+        Exploration { trials, ranges }
     }
 
     /// After a HARD readapt, the best candidate with more threads, where
@@ -628,20 +662,16 @@ impl Tuner {
         &self,
         chunk: &[u8],
         mut trials: Vec<Trial>,
+        ranges: &Ranges,
         bufs: &mut TrialBuffers,
     ) -> Vec<Trial> {
         let max = self.config.max_threads;
         if max == Threads::ONE {
             return trials;
         }
-        let mut ranges = Ranges::EMPTY;
-        for t in &trials {
-            ranges.include(t.ratio, t.speed);
-        }
-        let ranges = self.decision_ranges(&ranges);
         if let Some(best) = trials
             .iter()
-            .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
+            .max_by(|a, b| self.score(a, ranges).total_cmp(&self.score(b, ranges)))
             .copied()
         {
             let p = best.params.with_threads(max);
@@ -651,6 +681,38 @@ impl Tuner {
         }
         trials
     }
+}
+
+/// A prediction for `p` from the measured trial nearest to it: the same codec
+/// and filter (same split and closest clevel first), else its family's
+/// anchor (`search::family_anchor`), else lz4 at clevel 1 with its filter.
+fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
+    let same_codec = trials
+        .iter()
+        .filter(|t| t.params.codec == p.codec && t.params.filter == p.filter)
+        .min_by_key(|t| {
+            (
+                t.params.split != p.split,
+                t.params.clevel.get().abs_diff(p.clevel.get()),
+            )
+        });
+    let family = search::family_anchor(p);
+    let lz4 = Params::new(Codec::Lz4, p.filter, Clevel::MIN, SplitMode::Never);
+    let find = |a: &Params| {
+        trials
+            .iter()
+            .find(|t| t.params.format_key() == a.format_key())
+    };
+    let anchor = same_codec
+        .or_else(|| find(&family))
+        .or_else(|| find(&lz4))?;
+    let (ratio, cspeed) = search::predict(p, &anchor.params, (anchor.ratio, anchor.cspeed));
+    Some(Trial {
+        params: *p,
+        ratio,
+        cspeed,
+        dspeed: anchor.dspeed,
+    })
 }
 
 #[derive(Default)]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: set-up (idempotent), formatting, lints, unit, integration
+# and interop tests (python-blosc2 in a separate process), examples and docs.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+bash scripts/setup.sh
+
+export BTUNE_CORPUS=${BTUNE_CORPUS:-$repo/target/corpus}
+export BTUNE_PYTHON=${BTUNE_PYTHON:-$repo/.venv/bin/python}
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --release --workspace --all-targets -- -D warnings
+echo "== cargo test (unit, integration, interop, doc tests)" >&2
+cargo test --release --workspace
