@@ -17,7 +17,7 @@ use std::sync::Once;
 use blosc2_rs_sys as sys;
 
 use crate::error::{CodecError, ParamsError};
-use crate::params::{Codec, Filter, Params, SplitMode};
+use crate::params::{Blocksize, Codec, Filter, Params, SplitMode};
 
 /// Bytes c-blosc2 may add to a chunk beyond its input.
 pub const MAX_OVERHEAD: usize = sys::BLOSC2_MAX_OVERHEAD as usize;
@@ -174,7 +174,7 @@ fn with_dctx<R>(
 #[must_use]
 pub fn auto_blocksize(params: &Params, typesize: usize, nbytes: usize) -> usize {
     const L1: usize = 32 * 1024;
-    if let crate::params::Blocksize::Bytes(b) = params.blocksize {
+    if let Blocksize::Bytes(b) = params.blocksize {
         let b = usize::try_from(b).unwrap_or(usize::MAX).min(nbytes);
         return if b > typesize {
             b / typesize * typesize
@@ -238,6 +238,16 @@ pub fn compress_into(
             max: MAX_CHUNK_BYTES,
         });
     }
+    // c-blosc2 feeds a context's previous block size back in as if the user
+    // had forced it, so a reused context with automatic block size would
+    // keep its first input's blocks. Resolve it here, exactly as c-blosc2
+    // would on a fresh context, and key the context by it.
+    let mut params = *params;
+    if params.blocksize == Blocksize::Auto {
+        let b = auto_blocksize(&params, typesize, src.len());
+        params.blocksize = Blocksize::Bytes(u32::try_from(b).unwrap_or(u32::MAX));
+    }
+    let params = &params;
     let cap = src.len() + MAX_OVERHEAD;
     dest.clear();
     dest.reserve(cap);
@@ -639,8 +649,44 @@ mod tests {
         assert_eq!(out, data);
     }
 
+    /// The block size a fresh c-blosc2 context picks for `params` (automatic).
+    fn fresh_context_blocksize(src: &[u8], typesize: usize, params: &Params) -> Option<usize> {
+        let mut out = vec![0u8; src.len() + MAX_OVERHEAD];
+        // SAFETY: a fully initialised cparams; buffers valid for their sizes;
+        // the context is freed before returning.
+        unsafe {
+            let ctx = sys::blosc2_create_cctx(cparams(params, typesize as i32));
+            let n = sys::blosc2_compress_ctx(
+                ctx,
+                src.as_ptr().cast(),
+                src.len() as i32,
+                out.as_mut_ptr().cast(),
+                out.len() as i32,
+            );
+            sys::blosc2_free_ctx(ctx);
+            assert!(n > 0);
+        }
+        let info = inspect(&out).unwrap();
+        (!info.memcpyed).then_some(info.blocksize)
+    }
+
+    #[test]
+    fn reused_contexts_keep_automatic_blocksizes() {
+        // A context first used on a small input must not keep its blocks.
+        let data = smooth(200_000);
+        let p = Params::new(Codec::BloscLz, Filter::Shuffle, Clevel::new(5).unwrap(), SplitMode::Never);
+        let small = compress(&data[..4000], 8, &p).unwrap();
+        let large = compress(&data[..800_000], 8, &p).unwrap();
+        assert_eq!(inspect(&small).unwrap().blocksize, 4000);
+        assert_eq!(
+            Some(inspect(&large).unwrap().blocksize),
+            fresh_context_blocksize(&data[..800_000], 8, &p)
+        );
+    }
+
     #[test]
     fn auto_blocksize_matches_c_blosc2() {
+        ensure_init();
         let data = smooth(200_000);
         for typesize in [1usize, 2, 4, 8, 16] {
             for nbytes in [1000usize, 40_000, 300_000, 1_600_000] {
