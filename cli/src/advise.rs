@@ -56,9 +56,11 @@ pub(crate) fn run(
         );
     }
     for t in TRADEOFFS {
-        let mut config = Config::default();
-        config.tradeoff = t;
-        config.perf_mode = perf_mode;
+        let config = Config {
+            tradeoff: t,
+            perf_mode,
+            ..Config::default()
+        };
         let tuner = Tuner::new(config, typesize)?;
         let mut used: HashMap<Params, usize> = HashMap::new();
         for c in &chunks {

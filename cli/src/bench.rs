@@ -241,10 +241,12 @@ fn bench_dataset(
             .expect("the grid is never empty");
 
         // The tuner, fresh for each tradeoff.
-        let mut config = Config::default();
-        config.tradeoff = t;
-        config.perf_mode = opts.perf_mode;
-        config.max_threads = opts.nthreads;
+        let config = Config {
+            tradeoff: t,
+            perf_mode: opts.perf_mode,
+            max_threads: opts.nthreads,
+            ..Config::default()
+        };
         let tuner = Tuner::new(config, d.typesize)?;
         let mut per_chunk = Vec::new();
         let mut tuning = 0.0;

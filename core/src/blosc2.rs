@@ -152,18 +152,21 @@ fn with_dctx<R>(
     ensure_init();
     DCTX.with(|cell| {
         let mut cache = cell.borrow_mut();
-        if !cache.contains_key(&nthreads) {
-            // SAFETY: dparams is fully initialised with null optional pointers.
-            let ctx = unsafe { sys::blosc2_create_dctx(dparams(nthreads)) };
-            if ctx.is_null() {
-                return Err(CodecError::Blosc2 {
-                    operation: "create_dctx",
-                    code: -1,
-                });
+        let ctx = match cache.entry(nthreads) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                // SAFETY: dparams is fully initialised with null optional pointers.
+                let ctx = unsafe { sys::blosc2_create_dctx(dparams(nthreads)) };
+                if ctx.is_null() {
+                    return Err(CodecError::Blosc2 {
+                        operation: "create_dctx",
+                        code: -1,
+                    });
+                }
+                e.insert(Context(ctx))
             }
-            cache.insert(nthreads, Context(ctx));
-        }
-        Ok(f(cache[&nthreads].0))
+        };
+        Ok(f(ctx.0))
     })
 }
 
@@ -674,7 +677,12 @@ mod tests {
     fn reused_contexts_keep_automatic_blocksizes() {
         // A context first used on a small input must not keep its blocks.
         let data = smooth(200_000);
-        let p = Params::new(Codec::BloscLz, Filter::Shuffle, Clevel::new(5).unwrap(), SplitMode::Never);
+        let p = Params::new(
+            Codec::BloscLz,
+            Filter::Shuffle,
+            Clevel::new(5).unwrap(),
+            SplitMode::Never,
+        );
         let small = compress(&data[..4000], 8, &p).unwrap();
         let large = compress(&data[..800_000], 8, &p).unwrap();
         assert_eq!(inspect(&small).unwrap().blocksize, 4000);

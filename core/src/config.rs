@@ -371,8 +371,10 @@ mod tests {
 
     #[test]
     fn validate_rejects_out_of_range() {
-        let mut c = Config::default();
-        c.tradeoff = -0.1;
+        let mut c = Config {
+            tradeoff: -0.1,
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
         c.tradeoff = 0.5;
         c.bandwidth = Some(0.0);

@@ -182,7 +182,7 @@ const MIN_RANGE: f64 = 1.01;
 
 /// `ln(x / lo) / ln(hi / lo)`, or 0 where the range is too narrow to matter.
 fn normalised_log(x: f64, (lo, hi): (f64, f64)) -> f64 {
-    if !(lo > 0.0 && hi / lo >= MIN_RANGE) || !x.is_finite() || x <= 0.0 {
+    if !(lo > 0.0 && hi / lo >= MIN_RANGE && x.is_finite()) || x <= 0.0 {
         return 0.0;
     }
     (x / lo).ln() / (hi / lo).ln()

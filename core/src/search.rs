@@ -18,6 +18,10 @@
 
 use crate::params::{Clevel, Codec, Filter, Params, SplitMode, Threads};
 
+/// Per clevel {1, 3, 5, 7, 9}: (ratio gain, speed factor) for split
+/// {always, never}.
+type CodecRow = [[(f64, f64); 2]; 5];
+
 /// What the grid's points give relative to lz4 at clevel 1 without split on
 /// the same data and filter: (ratio gain, compression speed factor) per codec,
 /// clevel {1, 3, 5, 7, 9} and split mode {always, never}. Medians over the
@@ -26,7 +30,7 @@ use crate::params::{Clevel, Codec, Filter, Params, SplitMode, Threads};
 /// from a measured anchor of the same family, which cancels most of what
 /// varies between datasets.
 #[rustfmt::skip]
-const RELATIVE: [(Codec, [[(f64, f64); 2]; 5]); 5] = [
+const RELATIVE: [(Codec, CodecRow); 5] = [
     (Codec::BloscLz, [
         [(0.941, 0.933), (0.950, 0.526)], [(0.962, 0.519), (0.967, 0.358)], [(0.970, 0.504), (0.937, 0.556)],
         [(0.962, 0.540), (0.868, 0.972)], [(0.975, 0.443), (0.897, 0.714)]]),

@@ -590,12 +590,13 @@ impl Tuner {
     fn explore_hard(&self, chunk: &[u8], prior: Ranges) -> Exploration {
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
-        let threads = |p: Params| p.with_threads(self.config.max_threads.min(Threads::ONE));
-        let stage: Vec<Params> = search::filter_stage(self.typesize)
-            .into_iter()
-            .map(threads)
-            .collect();
-        self.run_trials(chunk, &stage, &mut bufs, &mut trials);
+        // Exploration runs single-threaded; `with_threads` then tries more.
+        self.run_trials(
+            chunk,
+            &search::filter_stage(self.typesize),
+            &mut bufs,
+            &mut trials,
+        );
         if trials.is_empty() {
             return Exploration {
                 trials,
@@ -606,10 +607,7 @@ impl Tuner {
         by_ratio.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
         let filters: Vec<Filter> = by_ratio.iter().take(2).map(|t| t.params.filter).collect();
 
-        let candidates: Vec<Params> = search::grid_for(&filters)
-            .into_iter()
-            .map(threads)
-            .collect();
+        let candidates = search::grid_for(&filters);
 
         let mut ranges = prior;
         for _ in 0..MAX_VERIFIED {

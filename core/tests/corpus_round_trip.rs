@@ -46,8 +46,10 @@ fn every_grid_point_round_trips_on_every_dataset() {
 fn tuned_chunks_round_trip_on_every_dataset() {
     for (name, typesize, data) in common::corpus() {
         for t in [0.0, 0.5, 1.0] {
-            let mut c = Config::default();
-            c.tradeoff = t;
+            let c = Config {
+                tradeoff: t,
+                ..Config::default()
+            };
             let tuner = Tuner::new(c, typesize).unwrap();
             for chunk in data.chunks(256 * 1024 / typesize * typesize).take(4) {
                 let out = tuner.compress(chunk, ChunkFormat::Frame).unwrap();

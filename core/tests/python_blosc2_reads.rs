@@ -40,16 +40,18 @@ fn python_blosc2_decodes_tuned_chunks_and_frames() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut written = 0;
     for (name, typesize, data) in common::corpus() {
-        for t in [0.1, 0.9] {
-            let mut c = Config::default();
-            c.tradeoff = t;
+        for (ti, t) in [0.1, 0.9].into_iter().enumerate() {
+            let c = Config {
+                tradeoff: t,
+                ..Config::default()
+            };
             let tuner = Tuner::new(c, typesize).unwrap();
             for (i, chunk) in data
                 .chunks(192 * 1024 / typesize * typesize)
                 .take(2)
                 .enumerate()
             {
-                let stem = dir.join(format!("{name}-{t}-{i}"));
+                let stem = dir.join(format!("{name}-t{ti}-c{i}"));
                 let c = tuner.compress(chunk, ChunkFormat::Chunk).unwrap();
                 let f = tuner.compress(chunk, ChunkFormat::Frame).unwrap();
                 std::fs::write(stem.with_extension("raw"), chunk).unwrap();

@@ -52,8 +52,10 @@ fn first_chunk_explores_and_stores_the_winner() {
 fn tradeoff_moves_the_choice() {
     let data = smooth_f64(262_144, 0.5);
     let ratio_of = |t: f64| {
-        let mut c = Config::default();
-        c.tradeoff = t;
+        let c = Config {
+            tradeoff: t,
+            ..Config::default()
+        };
         let tuner = Tuner::new(c, 8).unwrap();
         let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
         data.len() as f64 / out.bytes.len() as f64
@@ -93,8 +95,10 @@ fn detects_a_change_in_the_data_and_re_explores() {
 #[test]
 fn threads_stay_within_the_limit() {
     for max in [1u16, 2, 3] {
-        let mut c = Config::default();
-        c.max_threads = Threads::new(max).unwrap();
+        let mut c = Config {
+            max_threads: Threads::new(max).unwrap(),
+            ..Config::default()
+        };
         c.behaviour.nwaits_before_readapt = 0;
         let tuner = Tuner::new(c, 4).unwrap();
         for k in 0..5 {

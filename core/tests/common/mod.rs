@@ -2,7 +2,12 @@
 //! venv are (`scripts/setup.sh` makes both; `BTUNE_CORPUS` and
 //! `BTUNE_PYTHON` override).
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::missing_panics_doc,
+    clippy::missing_errors_doc
+)]
 
 use std::path::PathBuf;
 
