@@ -46,7 +46,9 @@ pub const TUNING_BUDGET: f64 = 0.03;
 const CHANGE_BUDGET: f64 = 1.0;
 
 /// A chunk whose ratio differs from the recent average by more than this
-/// factor (in log terms, ~16%) signals changed data.
+/// factor (in log terms, ~16%) signals changed data. Each false alarm (a
+/// HARD readapt after a change that keeps the winner) doubles it for the
+/// dataset: data whose ratio drifts must not make tuning dominate.
 const CHANGE_THRESHOLD: f64 = 0.15;
 
 /// The kind of readapt done for a chunk.
@@ -156,6 +158,9 @@ struct State {
     ranges: Ranges,
     ratio_avg: Option<f64>,
     change_pending: bool,
+    /// Whether the running HARD readapt answers a detected change.
+    answering_change: bool,
+    change_threshold: f64,
     stats: TunerStats,
 }
 
@@ -241,6 +246,8 @@ impl Tuner {
                 ranges: Ranges::EMPTY,
                 ratio_avg: None,
                 change_pending: false,
+                answering_change: false,
+                change_threshold: CHANGE_THRESHOLD,
                 stats: TunerStats::default(),
             }),
             config,
@@ -357,8 +364,12 @@ impl Tuner {
                 .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
             {
                 new_winner = best.params != s.winner;
+                if s.answering_change && best.params.format_key() == s.winner.format_key() {
+                    s.change_threshold = (2.0 * s.change_threshold).min(2.0);
+                }
                 s.winner = best.params;
             }
+            s.answering_change = false;
             self.advance(&mut s, readapt);
         }
         let params = s.winner;
@@ -379,7 +390,7 @@ impl Tuner {
         let mut s = self.state.lock();
         if proposal.params == s.winner && outcome.nbytes > 0 {
             if let Some(avg) = s.ratio_avg
-                && (ratio / avg).ln().abs() > CHANGE_THRESHOLD
+                && (ratio / avg).ln().abs() > s.change_threshold
                 && proposal.readapt != Readapt::Hard
             {
                 s.change_pending = true;
@@ -445,6 +456,7 @@ impl Tuner {
                 return Readapt::None;
             }
             s.change_pending = false;
+            s.answering_change = true;
             s.stopped = false;
             s.hards_done = 0;
             s.softs_done = 0;
