@@ -143,6 +143,10 @@ pub struct Config {
     pub cparams_hint: Option<Params>,
     /// Print the trace (`BTUNE_TRACE`, any value). Default false.
     pub trace: bool,
+    /// Scheduled readapts wait while tuning work exceeds this fraction of
+    /// the compression time so far. Default 0.03; `f64::INFINITY` lets the
+    /// behaviour alone decide.
+    pub tuning_budget: f64,
 }
 
 impl Default for Config {
@@ -157,6 +161,7 @@ impl Default for Config {
             max_threads: Threads::ONE,
             cparams_hint: None,
             trace: false,
+            tuning_budget: 0.03,
         }
     }
 }
@@ -212,6 +217,13 @@ impl Config {
                 field: "bandwidth",
                 value: b.to_string(),
                 reason: "expected bytes per second > 0",
+            });
+        }
+        if self.tuning_budget.is_nan() || self.tuning_budget < 0.0 {
+            return Err(ConfigError::Invalid {
+                field: "tuning_budget",
+                value: self.tuning_budget.to_string(),
+                reason: "expected a fraction >= 0",
             });
         }
         if self.use_inference < -1 {

@@ -12,7 +12,8 @@
 //! threads around the winner. The ratio of each stored chunk is watched: when
 //! it departs from the recent ones, the data has changed and a HARD readapt
 //! follows at once. Scheduled readapts are skipped while tuning work exceeds
-//! [`TUNING_BUDGET`] of compression time, so tuning stays a small cost.
+//! [`Config::tuning_budget`] of compression time, so tuning stays a small
+//! cost.
 //!
 //! Decisions are taken under a lock; exploration and compression run outside
 //! it, so threads writing chunks of one dataset never wait for each other's
@@ -34,10 +35,6 @@ use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads
 use crate::sample::block_sample;
 use crate::search;
 use crate::trace::{Trace, TraceRow, TraceSink};
-
-/// Scheduled readapts wait while tuning work exceeds this fraction of the
-/// compression time so far.
-pub const TUNING_BUDGET: f64 = 0.03;
 
 /// Readapts after a detected change wait while tuning work exceeds this
 /// fraction: a change makes the winner suspect, so it may cost more than
@@ -469,7 +466,7 @@ impl Tuner {
             s.waits_left -= 1;
             return Readapt::None;
         }
-        if over(TUNING_BUDGET) {
+        if over(self.config.tuning_budget) {
             return Readapt::None;
         }
         s.next

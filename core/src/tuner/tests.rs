@@ -210,3 +210,67 @@ fn invalid_typesize_is_refused() {
     assert!(Tuner::new(Config::default(), 0).is_err());
     assert!(Tuner::new(Config::default(), 256).is_err());
 }
+
+/// The readapt done for each of `n` chunks under `behaviour`, with the
+/// tuning budget off so that the behaviour alone decides.
+fn readapts(behaviour: crate::config::Behaviour, n: u32) -> Vec<Readapt> {
+    let mut c = Config {
+        tuning_budget: f64::INFINITY,
+        ..Config::default()
+    };
+    c.behaviour = behaviour;
+    let tuner = Tuner::new(c, 8).unwrap();
+    // Same data every chunk: no change is ever detected.
+    let data = smooth_f64(16_384, 0.0);
+    (0..n)
+        .map(|_| tuner.compress(&data, ChunkFormat::Chunk).unwrap().readapt)
+        .collect()
+}
+
+#[test]
+fn behaviour_follows_btune_semantics() {
+    use crate::config::Behaviour;
+    use Readapt::{Hard as H, None as N, Soft as S};
+    let b = |waits, softs, hards, repeat_mode| Behaviour {
+        nwaits_before_readapt: waits,
+        nsofts_before_hard: softs,
+        nhards_before_stop: hards,
+        repeat_mode,
+    };
+    assert_eq!(
+        readapts(b(0, 1, 2, RepeatMode::Stop), 7),
+        [H, S, H, S, N, N, N]
+    );
+    assert_eq!(
+        readapts(b(1, 1, 1, RepeatMode::Stop), 6),
+        [H, N, S, N, N, N]
+    );
+    assert_eq!(
+        readapts(b(0, 1, 1, RepeatMode::RepeatSoft), 5),
+        [H, S, S, S, S]
+    );
+    assert_eq!(
+        readapts(b(0, 1, 1, RepeatMode::RepeatAll), 6),
+        [H, S, H, S, H, S]
+    );
+    assert_eq!(readapts(b(0, 0, 2, RepeatMode::Stop), 4), [H, H, N, N]);
+}
+
+#[test]
+fn the_tuning_budget_holds_back_scheduled_readapts() {
+    let mut c = Config {
+        tuning_budget: 0.0,
+        ..Config::default()
+    };
+    c.behaviour.nwaits_before_readapt = 0;
+    c.behaviour.repeat_mode = RepeatMode::RepeatSoft;
+    let tuner = Tuner::new(c, 8).unwrap();
+    let data = smooth_f64(16_384, 0.0);
+    let done: Vec<Readapt> = (0..4)
+        .map(|_| tuner.compress(&data, ChunkFormat::Chunk).unwrap().readapt)
+        .collect();
+    assert_eq!(
+        done,
+        [Readapt::Hard, Readapt::None, Readapt::None, Readapt::None]
+    );
+}
