@@ -1,11 +1,10 @@
 //! `btune advise`: the parameters the tuner settles on for a file, at five
 //! tradeoffs, with the ratio and speeds they give on it.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
-use btune_core::{ChunkFormat, Config, Params, PerfMode, Tuner};
+use btune_core::{ChunkFormat, Config, PerfMode, Tuner};
 use serde::Serialize;
 
 use crate::corpus;
@@ -62,15 +61,10 @@ pub(crate) fn run(
             ..Config::default()
         };
         let tuner = Tuner::new(config, typesize)?;
-        let mut used: HashMap<Params, usize> = HashMap::new();
         for c in &chunks {
-            let out = tuner.compress(c, ChunkFormat::Chunk)?;
-            *used.entry(out.params).or_insert(0) += 1;
+            tuner.compress(c, ChunkFormat::Chunk)?;
         }
-        let (params, n) = used
-            .into_iter()
-            .max_by_key(|(p, n)| (*n, std::cmp::Reverse(*p)))
-            .expect("at least one chunk");
+        let (params, n) = tuner.stats().most_used().expect("at least one chunk");
         let outcomes = chunks
             .iter()
             .map(|c| time_chunk(c, typesize, &params, reps))

@@ -249,8 +249,6 @@ fn bench_dataset(
         };
         let tuner = Tuner::new(config, d.typesize)?;
         let mut per_chunk = Vec::new();
-        let mut tuning = 0.0;
-        let mut used: HashMap<Params, usize> = HashMap::new();
         let mut first_params = None;
         for (i, chunk) in timings.chunks.clone().into_iter().enumerate() {
             let c = tuner.compress(chunk, ChunkFormat::Chunk)?;
@@ -259,20 +257,16 @@ fn bench_dataset(
                 "{}: chunk {i} did not round-trip",
                 d.name
             );
-            tuning += c.tuning_time;
-            *used.entry(c.params).or_insert(0) += 1;
             first_params.get_or_insert(c.params);
             per_chunk.push(timings.chunk(&c.params, i)?);
         }
+        let stats = tuner.stats();
+        let tuning = stats.tuning_time;
         let mut btune_o = total(&per_chunk);
         btune_o.ctime += tuning;
-        let (top, count) = used
-            .iter()
-            .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
-            .map(|(p, n)| (*p, *n))
-            .expect("at least one chunk");
+        let (top, count) = stats.most_used().expect("at least one chunk");
         let nchunks = timings.chunks.len();
-        let share = |n: usize| n as f64 / nchunks as f64;
+        let share = |n: u64| n as f64 / nchunks as f64;
 
         let first = first_params.expect("at least one chunk");
         let first_btune = timings.chunk(&first, 0)?;

@@ -78,12 +78,7 @@ pub(crate) fn run(tradeoff: f64) -> Result<()> {
             cbytes += c.bytes.len();
         }
         let st = tuner.stats();
-        let (top, n) = st
-            .usage
-            .iter()
-            .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
-            .map(|(p, n)| (*p, *n))
-            .expect("chunks were compressed");
+        let (top, n) = st.most_used().expect("chunks were compressed");
         let time = st.compress_time + st.tuning_time;
         println!(
             "{:<20} {:>9.1} {:>7} {:>9.2} {:>14.0} {:>7.1}%  {} ({} of {} chunks)",

@@ -290,23 +290,6 @@ pub fn compress(src: &[u8], typesize: usize, params: &Params) -> Result<Vec<u8>,
     Ok(out)
 }
 
-/// Compresses `src` into the requested [`ChunkFormat`].
-///
-/// # Errors
-/// As [`compress_into`] and [`chunk_to_frame`].
-pub fn compress_as(
-    src: &[u8],
-    typesize: usize,
-    params: &Params,
-    format: ChunkFormat,
-) -> Result<Vec<u8>, CodecError> {
-    let chunk = compress(src, typesize, params)?;
-    match format {
-        ChunkFormat::Chunk => Ok(chunk),
-        ChunkFormat::Frame => chunk_to_frame(&chunk, typesize, params),
-    }
-}
-
 /// Wraps one compressed chunk in a contiguous Blosc2 frame holding only it.
 /// The frame's own (nominal) parameters are `params`; readers decode the chunk
 /// from its own header.

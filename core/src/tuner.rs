@@ -122,6 +122,18 @@ pub struct TunerStats {
     pub usage: HashMap<Params, u64>,
 }
 
+impl TunerStats {
+    /// The parameter set used for the most chunks and its chunk count (ties
+    /// go to the smaller parameters, so the answer is deterministic).
+    #[must_use]
+    pub fn most_used(&self) -> Option<(Params, u64)> {
+        self.usage
+            .iter()
+            .max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p)))
+            .map(|(p, n)| (*p, *n))
+    }
+}
+
 /// One trial compression of a sample, or a prediction of one.
 #[derive(Clone, Copy, Debug)]
 struct Trial {
