@@ -1,5 +1,6 @@
 use super::*;
 use crate::clock::{RecordingClock, ReplayClock};
+use crate::objective::PerfMode;
 
 fn smooth_f64(n: usize, phase: f64) -> Vec<u8> {
     (0..n)
@@ -272,5 +273,53 @@ fn the_tuning_budget_holds_back_scheduled_readapts() {
     assert_eq!(
         done,
         [Readapt::Hard, Readapt::None, Readapt::None, Readapt::None]
+    );
+}
+
+#[test]
+fn decompression_is_timed_only_when_the_mode_needs_it() {
+    let data = smooth_f64(65_536, 0.3);
+    let readings = |perf_mode: PerfMode| {
+        let clock = Arc::new(RecordingClock::new(Arc::new(MonotonicClock::new())));
+        let c = Config {
+            perf_mode,
+            ..Config::default()
+        };
+        let tuner = Tuner::with_parts(c, 8, clock.clone(), None).unwrap();
+        let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), data);
+        (clock.readings().len(), tuner.stats().hards)
+    };
+    let (comp, hards) = readings(PerfMode::Comp);
+    assert_eq!(hards, 1);
+    for mode in [PerfMode::Decomp, PerfMode::Balanced] {
+        let (n, _) = readings(mode);
+        assert!(
+            n > comp + 4,
+            "{mode}: {n} clock readings vs {comp} in COMP mode"
+        );
+    }
+}
+
+#[test]
+fn bandwidth_model_prefers_smaller_output_on_slow_storage() {
+    let data = smooth_f64(262_144, 0.7);
+    let ratio_with = |bandwidth: Option<f64>| {
+        let c = Config {
+            tradeoff: 0.0,
+            bandwidth,
+            ..Config::default()
+        };
+        let tuner = Tuner::new(c, 8).unwrap();
+        let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+        data.len() as f64 / out.bytes.len() as f64
+    };
+    // At tradeoff 0 only speed counts; behind 1 MB/s storage, bytes cost
+    // far more than compression time.
+    let fast = ratio_with(None);
+    let slow_disk = ratio_with(Some(1e6));
+    assert!(
+        slow_disk > fast,
+        "ratio {slow_disk} behind 1 MB/s vs {fast} without"
     );
 }
