@@ -221,8 +221,9 @@ fn readapts(behaviour: crate::config::Behaviour, n: u32) -> Vec<Readapt> {
     };
     c.behaviour = behaviour;
     let tuner = Tuner::new(c, 8).unwrap();
-    // Same data every chunk: no change is ever detected.
-    let data = smooth_f64(16_384, 0.0);
+    // Same data every chunk (no change is ever detected), large enough to
+    // explore from the first chunk on.
+    let data = smooth_f64(32_768, 0.0);
     (0..n)
         .map(|_| tuner.compress(&data, ChunkFormat::Chunk).unwrap().readapt)
         .collect()
@@ -266,7 +267,7 @@ fn the_tuning_budget_holds_back_scheduled_readapts() {
     c.behaviour.nwaits_before_readapt = 0;
     c.behaviour.repeat_mode = RepeatMode::RepeatSoft;
     let tuner = Tuner::new(c, 8).unwrap();
-    let data = smooth_f64(16_384, 0.0);
+    let data = smooth_f64(32_768, 0.0);
     let done: Vec<Readapt> = (0..4)
         .map(|_| tuner.compress(&data, ChunkFormat::Chunk).unwrap().readapt)
         .collect();
@@ -322,4 +323,28 @@ fn bandwidth_model_prefers_smaller_output_on_slow_storage() {
         slow_disk > fast,
         "ratio {slow_disk} behind 1 MB/s vs {fast} without"
     );
+}
+
+#[test]
+fn small_datasets_use_the_default_until_exploring_can_pay() {
+    let tuner = Tuner::new(Config::default(), 4).unwrap();
+    let chunk: Vec<u8> = (0..16_384u32).flat_map(|i| (i / 3).to_le_bytes()).collect();
+    let mut readapts = Vec::new();
+    for _ in 0..5 {
+        let out = tuner.compress(&chunk, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), chunk);
+        readapts.push(out.readapt);
+    }
+    // 64 KiB chunks: the fourth brings the dataset to 256 KiB.
+    assert_eq!(
+        readapts,
+        [
+            Readapt::None,
+            Readapt::None,
+            Readapt::None,
+            Readapt::Hard,
+            Readapt::None
+        ]
+    );
+    assert_eq!(tuner.stats().chunks, 5);
 }
