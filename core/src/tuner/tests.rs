@@ -188,22 +188,28 @@ fn trace_prints_header_and_one_row_per_chunk() {
     )
     .unwrap();
     for k in 0..3 {
+        // 320 KiB chunks: the first is large enough to explore.
         tuner
-            .compress(&smooth_f64(20_000, f64::from(k)), ChunkFormat::Chunk)
+            .compress(&smooth_f64(40_000, f64::from(k)), ChunkFormat::Chunk)
             .unwrap();
     }
     let text = mem.text();
     assert!(text.starts_with("BTune version"));
-    let rows: Vec<&str> = text
+    let rows: Vec<Vec<&str>> = text
         .lines()
         .filter(|l| l.starts_with("| ") && !l.contains("Codec"))
+        .map(|l| {
+            l.split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(rows.len(), 3, "{text}");
-    assert!(
-        rows[0].contains("HARD"),
-        "first chunk shows its HARD readapt: {}",
-        rows[0]
-    );
+    // Columns: ... BTune State, Readapt, Winner.
+    let readapt: Vec<&str> = rows.iter().map(|r| r[11]).collect();
+    assert_eq!(readapt, ["HARD", "-", "-"], "{text}");
+    assert_eq!(rows[0][12], "W", "the first HARD picks a winner");
 }
 
 #[test]
