@@ -175,14 +175,8 @@ fn demo_traces_on_stderr_and_summarises_on_stdout() {
     // the third dataset turns into noise.
     let hards = stderr
         .lines()
-        .filter(|l| l.starts_with("| ") && !l.contains("Codec"))
-        .filter(|l| {
-            l.split('|')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .nth(11)
-                == Some("HARD")
-        })
+        .filter_map(btune_core::trace::row_cells)
+        .filter(|cells| cells.get(11) == Some(&"HARD"))
         .count();
     assert!(hards >= 4, "{hards} HARD readapts:\n{stderr}");
 }

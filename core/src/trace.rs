@@ -150,6 +150,27 @@ pub fn format_row(r: &TraceRow) -> String {
     ])
 }
 
+/// The cells of a trace row (`None` for the header and other lines), in the
+/// header's column order: for tests and tools that read traces.
+///
+/// ```
+/// let cells = btune_core::trace::row_cells("| zstd | shuffle | never | 1 |").unwrap();
+/// assert_eq!(cells, ["zstd", "shuffle", "never", "1"]);
+/// assert!(btune_core::trace::row_cells("|   Codec |  Filter |").is_none());
+/// ```
+#[must_use]
+pub fn row_cells(line: &str) -> Option<Vec<&str>> {
+    if !line.starts_with("| ") || line.contains("Codec |") {
+        return None;
+    }
+    Some(
+        line.split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect(),
+    )
+}
+
 /// A tuner's trace output: prints the header before the first row.
 pub struct Trace {
     sink: TraceSink,

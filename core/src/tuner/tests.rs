@@ -195,16 +195,7 @@ fn trace_prints_header_and_one_row_per_chunk() {
     }
     let text = mem.text();
     assert!(text.starts_with("BTune version"));
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.contains("Codec"))
-        .map(|l| {
-            l.split('|')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect()
-        })
-        .collect();
+    let rows: Vec<Vec<&str>> = text.lines().filter_map(crate::trace::row_cells).collect();
     assert_eq!(rows.len(), 3, "{text}");
     // Columns: ... BTune State, Readapt, Winner.
     let readapt: Vec<&str> = rows.iter().map(|r| r[11]).collect();
