@@ -312,15 +312,8 @@ impl Tuner {
     pub fn compress(&self, chunk: &[u8], format: ChunkFormat) -> Result<Compressed, CodecError> {
         let proposal = self.propose(Some(chunk));
         let t0 = self.now();
-        let result = blosc2::compress(chunk, self.typesize, &proposal.params);
+        let plain = blosc2::compress(chunk, self.typesize, &proposal.params)?;
         let t1 = self.now();
-        let plain = match result {
-            Ok(c) => c,
-            Err(e) => {
-                self.release();
-                return Err(e);
-            }
-        };
         let cbytes = plain.len();
         let bytes = match format {
             ChunkFormat::Chunk => plain,
@@ -452,11 +445,6 @@ impl Tuner {
         spent
     }
 
-    /// Ends an exploration claimed by `propose` whose chunk then failed.
-    fn release(&self) {
-        self.state.lock().exploring = false;
-    }
-
     fn state_name(&self, s: &State) -> &'static str {
         if s.change_pending {
             "HARD"
@@ -534,9 +522,6 @@ impl Tuner {
                 }
             }
         };
-        if s.next == Readapt::Soft && b.nsofts_before_hard == 0 && kind == Readapt::Hard {
-            s.next = Readapt::Hard;
-        }
     }
 
     /// The objective's speed for a trial: per byte, the times its speeds imply.

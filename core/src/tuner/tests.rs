@@ -253,6 +253,7 @@ fn behaviour_follows_btune_semantics() {
         [H, S, H, S, H, S]
     );
     assert_eq!(readapts(b(0, 0, 2, RepeatMode::Stop), 4), [H, H, N, N]);
+    assert_eq!(readapts(b(0, 0, 1, RepeatMode::RepeatSoft), 3), [H, S, S]);
 }
 
 #[test]
