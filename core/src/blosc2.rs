@@ -16,6 +16,7 @@ use std::sync::Once;
 
 use blosc2_rs_sys as sys;
 
+use crate::b2nd::{BlockShape, ChunkShape};
 use crate::error::{CodecError, ParamsError};
 use crate::params::{Blocksize, Codec, Filter, Params, SplitMode};
 
@@ -36,6 +37,11 @@ pub enum ChunkFormat {
     /// A contiguous frame holding exactly one chunk: what the standard HDF5
     /// Blosc2 filter reads.
     Frame,
+    /// A one-chunk frame with b2nd metadata describing the chunk as an
+    /// n-dimensional array of this shape (C order). The block size is moved
+    /// to the nearest one whose blocks are contiguous runs of the chunk
+    /// ([`ChunkShape::contiguous_block`]).
+    B2ndFrame(ChunkShape),
 }
 
 /// The c-blosc2 version this crate bundles.
@@ -302,6 +308,49 @@ pub fn chunk_to_frame(
     typesize: usize,
     params: &Params,
 ) -> Result<Vec<u8>, CodecError> {
+    frame_with_meta(chunk, typesize, params, None)
+}
+
+/// Wraps one compressed chunk in a one-chunk frame that carries b2nd
+/// metadata: an n-dimensional array of `shape` whose blocks are `block`.
+/// The chunk must hold `shape`'s items in C order with blocks of exactly
+/// `block.bytes()` ([`ChunkShape::contiguous_block`] makes both true), so
+/// b2nd readers and plain readers get the same bytes.
+///
+/// # Errors
+/// [`CodecError::Corrupt`] if `chunk` is not a valid chunk,
+/// [`CodecError::WrongSize`] if its size or block size does not match the
+/// shape, [`CodecError::Blosc2`] if c-blosc2 cannot build the frame.
+pub fn chunk_to_b2nd_frame(
+    chunk: &[u8],
+    typesize: usize,
+    params: &Params,
+    shape: &ChunkShape,
+    block: &BlockShape,
+) -> Result<Vec<u8>, CodecError> {
+    let info = inspect(chunk)?;
+    let expected = usize::try_from(shape.nitems()).unwrap_or(usize::MAX) * typesize;
+    if info.nbytes != expected {
+        return Err(CodecError::WrongSize {
+            expected,
+            actual: info.nbytes,
+        });
+    }
+    if info.blocksize != block.bytes() {
+        return Err(CodecError::WrongSize {
+            expected: block.bytes(),
+            actual: info.blocksize,
+        });
+    }
+    frame_with_meta(chunk, typesize, params, Some((shape, block)))
+}
+
+fn frame_with_meta(
+    chunk: &[u8],
+    typesize: usize,
+    params: &Params,
+    b2nd: Option<(&ChunkShape, &BlockShape)>,
+) -> Result<Vec<u8>, CodecError> {
     let ts = check_typesize(typesize)?;
     let info = inspect(chunk)?;
     if info.cbytes != chunk.len() {
@@ -331,6 +380,10 @@ pub fn chunk_to_frame(
         });
     }
     let guard = SchunkGuard(schunk);
+    if let Some((shape, block)) = b2nd {
+        // Metalayers must precede the first chunk of a frame.
+        add_b2nd_meta(&guard, shape, block, typesize)?;
+    }
     // SAFETY: copy = true, so c-blosc2 copies the chunk and never writes to it.
     let n = unsafe { sys::blosc2_schunk_append_chunk(guard.0, chunk.as_ptr().cast_mut(), true) };
     if n != 1 {
@@ -358,6 +411,58 @@ pub fn chunk_to_frame(
         unsafe { libc_free(cframe.cast()) };
     }
     Ok(frame)
+}
+
+/// Adds the "b2nd" metalayer for a one-chunk array of `shape`; the dtype is
+/// opaque bytes of `typesize`, as the standard HDF5 filter records it.
+fn add_b2nd_meta(
+    schunk: &SchunkGuard,
+    shape: &ChunkShape,
+    block: &BlockShape,
+    typesize: usize,
+) -> Result<(), CodecError> {
+    let ndim = shape.dims().len();
+    let shape64: Vec<i64> = shape.dims().iter().map(|&d| i64::from(d)).collect();
+    let chunk32: Vec<i32> = shape.dims().iter().map(|&d| d as i32).collect();
+    let block32: Vec<i32> = block.dims().iter().map(|&d| d as i32).collect();
+    if chunk32.iter().chain(&block32).any(|&d| d <= 0) {
+        return Err(CodecError::Params(ParamsError::Shape(
+            "b2nd dimensions must be below 2^31".into(),
+        )));
+    }
+    let dtype = std::ffi::CString::new(format!("|V{typesize}")).unwrap_or_default();
+    let mut smeta: *mut u8 = ptr::null_mut();
+    // SAFETY: the arrays hold ndim items each; dtype is NUL-terminated;
+    // c-blosc2 mallocs smeta, freed below.
+    let len = unsafe {
+        sys::b2nd_serialize_meta(
+            ndim as i8,
+            shape64.as_ptr(),
+            chunk32.as_ptr(),
+            block32.as_ptr(),
+            dtype.as_ptr(),
+            sys::DTYPE_NUMPY_FORMAT as i8,
+            &raw mut smeta,
+        )
+    };
+    if len <= 0 || smeta.is_null() {
+        return Err(CodecError::Blosc2 {
+            operation: "b2nd_serialize_meta",
+            code: i64::from(len),
+        });
+    }
+    // SAFETY: schunk is valid; the name is NUL-terminated; c-blosc2 copies
+    // the content.
+    let rc = unsafe { sys::blosc2_meta_add(schunk.0, c"b2nd".as_ptr(), smeta, len) };
+    // SAFETY: smeta came from c-blosc2's malloc.
+    unsafe { libc_free(smeta.cast()) };
+    if rc < 0 {
+        return Err(CodecError::Blosc2 {
+            operation: "meta_add",
+            code: i64::from(rc),
+        });
+    }
+    Ok(())
 }
 
 unsafe extern "C" {
@@ -468,17 +573,31 @@ pub fn inspect(chunk: &[u8]) -> Result<ChunkInfo, CodecError> {
 }
 
 /// Decompresses a plain chunk or a one-chunk frame into `dest`, which must be
-/// exactly as long as the data it holds. Returns the bytes written.
+/// exactly as long as the data it holds. Returns the bytes written. A frame
+/// with b2nd metadata gives its array's items in C order, whatever its blocks.
 ///
 /// # Errors
 /// [`CodecError::Corrupt`] for invalid or truncated input (frames with other
 /// than one chunk included), [`CodecError::WrongSize`] if `dest` does not
 /// match, [`CodecError::Blosc2`] if c-blosc2 fails.
 pub fn decompress_into(buf: &[u8], dest: &mut [u8], nthreads: i16) -> Result<usize, CodecError> {
-    if is_frame(buf) {
-        return with_frame_chunk(buf, |chunk| decompress_chunk_into(chunk, dest, nthreads))?;
+    if !is_frame(buf) {
+        return decompress_chunk_into(buf, dest, nthreads);
     }
-    decompress_chunk_into(buf, dest, nthreads)
+    let frame = open_frame(buf)?;
+    match frame_layout(&frame)? {
+        FrameLayout::Plain => frame_chunk(&frame, |c| decompress_chunk_into(c, dest, nthreads))?,
+        FrameLayout::B2nd { nbytes, shape } => {
+            if dest.len() != nbytes {
+                return Err(CodecError::WrongSize {
+                    expected: dest.len(),
+                    actual: nbytes,
+                });
+            }
+            b2nd_into(frame, &shape, dest)?;
+            Ok(nbytes)
+        }
+    }
 }
 
 /// Decompresses a plain chunk or a one-chunk frame into a new buffer.
@@ -486,10 +605,9 @@ pub fn decompress_into(buf: &[u8], dest: &mut [u8], nthreads: i16) -> Result<usi
 /// # Errors
 /// As [`decompress_into`].
 pub fn decompress(buf: &[u8], nthreads: i16) -> Result<Vec<u8>, CodecError> {
-    if is_frame(buf) {
-        return with_frame_chunk(buf, |chunk| decompress_chunk(chunk, nthreads))?;
-    }
-    decompress_chunk(buf, nthreads)
+    let mut out = vec![0u8; decompressed_len(buf)?];
+    decompress_into(buf, &mut out, nthreads)?;
+    Ok(out)
 }
 
 /// The decompressed size of a plain chunk or a one-chunk frame.
@@ -497,18 +615,24 @@ pub fn decompress(buf: &[u8], nthreads: i16) -> Result<Vec<u8>, CodecError> {
 /// # Errors
 /// [`CodecError::Corrupt`] if the header or frame is invalid.
 pub fn decompressed_len(buf: &[u8]) -> Result<usize, CodecError> {
-    if is_frame(buf) {
-        with_frame_chunk(buf, |chunk| Ok(inspect(chunk)?.nbytes))?
-    } else {
-        Ok(inspect(buf)?.nbytes)
+    if !is_frame(buf) {
+        return Ok(inspect(buf)?.nbytes);
+    }
+    let frame = open_frame(buf)?;
+    match frame_layout(&frame)? {
+        FrameLayout::Plain => frame_chunk(&frame, |c| Ok(inspect(c)?.nbytes))?,
+        FrameLayout::B2nd { nbytes, .. } => Ok(nbytes),
     }
 }
 
-fn decompress_chunk(chunk: &[u8], nthreads: i16) -> Result<Vec<u8>, CodecError> {
-    let info = inspect(chunk)?;
-    let mut out = vec![0u8; info.nbytes];
-    decompress_chunk_into(chunk, &mut out, nthreads)?;
-    Ok(out)
+/// The chunk of a one-chunk frame: what a frame's reader decodes, for
+/// inspecting its header.
+///
+/// # Errors
+/// [`CodecError::Corrupt`] if `buf` is not a valid one-chunk frame.
+pub fn frame_chunk_bytes(buf: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let frame = open_frame(buf)?;
+    frame_chunk(&frame, <[u8]>::to_vec)
 }
 
 fn decompress_chunk_into(
@@ -559,12 +683,13 @@ fn decompress_chunk_into(
     Ok(n)
 }
 
-/// Opens a frame in place and hands its single chunk to `f`.
-fn with_frame_chunk<R>(buf: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, CodecError> {
+/// Opens a one-chunk frame in place (c-blosc2 reads it without copying;
+/// the schunk is freed before `buf`'s borrow ends).
+fn open_frame(buf: &[u8]) -> Result<SchunkGuard, CodecError> {
     ensure_init();
     let len = i64::try_from(buf.len()).map_err(|_| corrupt("frame too large"))?;
-    // SAFETY: copy = false: c-blosc2 reads the frame in place and never writes
-    // to it; the schunk is freed before `buf`'s borrow ends.
+    // SAFETY: copy = false: c-blosc2 reads the frame in place and never
+    // writes to it; every caller frees the schunk before the borrow ends.
     let schunk = unsafe { sys::blosc2_schunk_from_buffer(buf.as_ptr().cast_mut(), len, false) };
     if schunk.is_null() {
         return Err(corrupt("invalid Blosc2 frame"));
@@ -577,11 +702,16 @@ fn with_frame_chunk<R>(buf: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, Code
             "frame holds {nchunks} chunks, expected exactly 1"
         )));
     }
+    Ok(guard)
+}
+
+/// Hands the frame's single chunk to `f`.
+fn frame_chunk<R>(frame: &SchunkGuard, f: impl FnOnce(&[u8]) -> R) -> Result<R, CodecError> {
     let mut chunk: *mut u8 = ptr::null_mut();
     let mut needs_free = false;
     // SAFETY: out-pointers are valid; the chunk is freed below if asked.
     let cbytes =
-        unsafe { sys::blosc2_schunk_get_chunk(guard.0, 0, &raw mut chunk, &raw mut needs_free) };
+        unsafe { sys::blosc2_schunk_get_chunk(frame.0, 0, &raw mut chunk, &raw mut needs_free) };
     if cbytes <= 0 || chunk.is_null() {
         return Err(corrupt(format!(
             "cannot read the frame's chunk (code {cbytes})"
@@ -595,6 +725,114 @@ fn with_frame_chunk<R>(buf: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, Code
         unsafe { libc_free(chunk.cast()) };
     }
     Ok(out)
+}
+
+/// How a frame's chunk maps to the data it holds.
+enum FrameLayout {
+    /// The chunk's bytes are the data: no b2nd metadata, or b2nd blocks that
+    /// are contiguous runs of a C-order chunk without padding.
+    Plain,
+    /// A b2nd array of `shape` whose blocks must be reassembled into
+    /// `nbytes` of C-order data.
+    B2nd { nbytes: usize, shape: Vec<i64> },
+}
+
+fn frame_layout(frame: &SchunkGuard) -> Result<FrameLayout, CodecError> {
+    // SAFETY: the schunk is valid; metalayers[..nmetalayers] are valid
+    // pointers owned by it.
+    let (meta, typesize) = unsafe {
+        let sc = &*frame.0;
+        let n = usize::from(sc.nmetalayers).min(sc.metalayers.len());
+        let meta = sc.metalayers[..n].iter().copied().find(|&m| {
+            !m.is_null()
+                && !(*m).name.is_null()
+                && std::ffi::CStr::from_ptr((*m).name).to_bytes() == b"b2nd"
+        });
+        (meta, sc.typesize)
+    };
+    let Some(meta) = meta else {
+        return Ok(FrameLayout::Plain);
+    };
+    let max = sys::B2ND_MAX_DIM as usize;
+    let (mut ndim, mut shape, mut chunkshape, mut blockshape) =
+        (0i8, vec![0i64; max], vec![0i32; max], vec![0i32; max]);
+    let mut dtype: *mut std::ffi::c_char = ptr::null_mut();
+    let mut dtype_format = 0i8;
+    // SAFETY: meta content is content_len bytes owned by the schunk; the
+    // output arrays hold B2ND_MAX_DIM items; dtype is malloc'd, freed below.
+    let rc = unsafe {
+        sys::b2nd_deserialize_meta(
+            (*meta).content,
+            (*meta).content_len,
+            &raw mut ndim,
+            shape.as_mut_ptr(),
+            chunkshape.as_mut_ptr(),
+            blockshape.as_mut_ptr(),
+            &raw mut dtype,
+            &raw mut dtype_format,
+        )
+    };
+    if !dtype.is_null() {
+        // SAFETY: allocated by c-blosc2 with malloc.
+        unsafe { libc_free(dtype.cast()) };
+    }
+    let ndim = usize::try_from(ndim).unwrap_or(0);
+    if rc < 0 || ndim == 0 || ndim > max {
+        return Err(corrupt("invalid b2nd metadata in frame"));
+    }
+    shape.truncate(ndim);
+    let typesize = usize::try_from(typesize).map_err(|_| corrupt("invalid typesize in frame"))?;
+    let nbytes = shape
+        .iter()
+        .try_fold(typesize, |acc, &d| {
+            usize::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+        })
+        .filter(|&n| n <= MAX_CHUNK_BYTES)
+        .ok_or_else(|| corrupt("b2nd shape out of range"))?;
+    let blocks: Vec<i64> = blockshape[..ndim].iter().map(|&b| i64::from(b)).collect();
+    let dims: Vec<u64> = shape.iter().map(|&d| d.max(0).unsigned_abs()).collect();
+    let contiguous = ChunkShape::new(&dims).is_ok_and(|s| s.is_contiguous(&blocks))
+        && frame_chunk(frame, |c| inspect(c).map(|i| i.nbytes))?? == nbytes;
+    Ok(if contiguous {
+        FrameLayout::Plain
+    } else {
+        FrameLayout::B2nd { nbytes, shape }
+    })
+}
+
+/// Reassembles a b2nd frame's blocks into C-order `dest` with c-blosc2's own
+/// b2nd reader, which takes the schunk over.
+fn b2nd_into(frame: SchunkGuard, shape: &[i64], dest: &mut [u8]) -> Result<(), CodecError> {
+    let mut array: *mut sys::b2nd_array_t = ptr::null_mut();
+    // SAFETY: the schunk is valid; on success the array owns it.
+    let rc = unsafe { sys::b2nd_from_schunk(frame.0, &raw mut array) };
+    if rc < 0 || array.is_null() {
+        return Err(corrupt(format!("invalid b2nd array in frame (code {rc})")));
+    }
+    // The array frees the schunk now.
+    std::mem::forget(frame);
+    let start = vec![0i64; shape.len()];
+    let size = i64::try_from(dest.len()).unwrap_or(i64::MAX);
+    // SAFETY: start/stop/buffershape hold ndim items; dest holds `size`
+    // bytes, which the caller checked to be the whole array.
+    let rc = unsafe {
+        sys::b2nd_get_slice_cbuffer(
+            array,
+            start.as_ptr(),
+            shape.as_ptr(),
+            dest.as_mut_ptr().cast::<c_void>(),
+            shape.as_ptr(),
+            size,
+        )
+    };
+    // SAFETY: array came from b2nd_from_schunk and is freed once.
+    unsafe { sys::b2nd_free(array) };
+    if rc < 0 {
+        return Err(corrupt(format!(
+            "c-blosc2 could not decode the b2nd chunk (code {rc})"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

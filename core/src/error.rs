@@ -24,6 +24,9 @@ pub enum ParamsError {
     /// A typesize c-blosc2 cannot record (it stores one byte).
     #[error("typesize {0} is outside 1..=255")]
     Typesize(usize),
+    /// A chunk shape that Blosc2's n-dimensional format cannot describe.
+    #[error("invalid chunk shape: {0}")]
+    Shape(String),
     /// Parameter text that does not follow `codec/filter/clevel[/split[/blocksize[/Nt]]]`.
     #[error(
         "cannot parse parameters {0:?}: expected codec/filter/clevel[/split[/blocksize[/Nt[/Ndt]]]]"

@@ -14,6 +14,7 @@
 //! assert_eq!(blosc2::decompress(&compressed.bytes, 1).unwrap(), data);
 //! ```
 
+pub mod b2nd;
 pub mod blosc2;
 pub mod clock;
 pub mod config;
@@ -26,6 +27,7 @@ mod search;
 pub mod trace;
 pub mod tuner;
 
+pub use b2nd::ChunkShape;
 pub use blosc2::ChunkFormat;
 pub use config::{Behaviour, Config, EnvWarning, RepeatMode};
 pub use error::{CodecError, ConfigError, ParamsError};
