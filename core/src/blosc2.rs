@@ -44,6 +44,91 @@ pub enum ChunkFormat {
     B2ndFrame(ChunkShape),
 }
 
+impl ChunkFormat {
+    /// Whether a chunk of `nbytes` can take this form: a b2nd frame needs
+    /// exactly its shape's bytes.
+    ///
+    /// # Errors
+    /// [`CodecError::WrongSize`] if it cannot.
+    pub fn check(&self, typesize: usize, nbytes: usize) -> Result<(), CodecError> {
+        if let ChunkFormat::B2ndFrame(shape) = self {
+            let expected = usize::try_from(shape.nitems())
+                .unwrap_or(usize::MAX)
+                .saturating_mul(typesize);
+            if nbytes != expected {
+                return Err(CodecError::WrongSize {
+                    expected,
+                    actual: nbytes,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How one chunk is compressed and packaged: the parameters to compress it
+/// with (for a b2nd frame, the block size moved to one whose blocks are
+/// contiguous rows) and the form the bytes take. Tuned and fixed callers
+/// share it, so both write the same layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The parameters to compress with.
+    pub params: Params,
+    format: ChunkFormat,
+    block: Option<BlockShape>,
+}
+
+impl Layout {
+    /// The layout for a chunk of `nbytes` compressed with `params`.
+    ///
+    /// # Errors
+    /// As [`ChunkFormat::check`].
+    pub fn new(
+        params: &Params,
+        typesize: usize,
+        nbytes: usize,
+        format: ChunkFormat,
+    ) -> Result<Layout, CodecError> {
+        format.check(typesize, nbytes)?;
+        let mut params = *params;
+        let block = match format {
+            ChunkFormat::B2ndFrame(shape) => {
+                let wanted = match params.blocksize {
+                    Blocksize::Auto => auto_blocksize(&params, typesize, nbytes),
+                    Blocksize::Bytes(b) => b as usize,
+                };
+                let block = shape.contiguous_block(wanted, typesize);
+                params.blocksize = Blocksize::Bytes(u32::try_from(block.bytes()).unwrap_or(0));
+                Some(block)
+            }
+            ChunkFormat::Chunk | ChunkFormat::Frame => None,
+        };
+        Ok(Layout {
+            params,
+            format,
+            block,
+        })
+    }
+
+    /// Packages a chunk compressed with [`Layout::params`].
+    ///
+    /// # Errors
+    /// As [`chunk_to_frame`] and [`chunk_to_b2nd_frame`].
+    pub fn package(&self, plain: Vec<u8>, typesize: usize) -> Result<Vec<u8>, CodecError> {
+        match (self.format, self.block) {
+            (ChunkFormat::Chunk, _) => Ok(plain),
+            // c-blosc2 may round a block size it cannot use (tiny chunks):
+            // then the frame goes without b2nd metadata, readable all the same.
+            (ChunkFormat::B2ndFrame(shape), Some(block))
+                if inspect(&plain)?.blocksize == block.bytes() =>
+            {
+                chunk_to_b2nd_frame(&plain, typesize, &self.params, &shape, &block)
+            }
+            _ => chunk_to_frame(&plain, typesize, &self.params),
+        }
+    }
+}
+
 /// The c-blosc2 version this crate bundles.
 #[must_use]
 pub fn version() -> &'static str {
@@ -224,6 +309,32 @@ pub fn auto_blocksize(params: &Params, typesize: usize, nbytes: usize) -> usize 
         bs = bs / typesize * typesize;
     }
     bs
+}
+
+/// The split mode c-blosc2 uses when none is forced (its
+/// `BLOSC_FORWARD_COMPAT_SPLIT`, the default of every standard writer):
+/// split for blosclz, lz4 and zstd up to level 5, with byte shuffle, for
+/// types of at most 16 bytes. Mirrors c-blosc2 2.21 `stune.c`.
+#[must_use]
+pub fn default_split(params: &Params, typesize: usize, nbytes: usize) -> SplitMode {
+    let blocksize = match params.blocksize {
+        Blocksize::Auto => auto_blocksize(params, typesize, nbytes),
+        Blocksize::Bytes(b) => (b as usize).min(nbytes),
+    };
+    let fast = match params.codec {
+        Codec::BloscLz | Codec::Lz4 => true,
+        Codec::Zstd => params.clevel.get() <= 5,
+        Codec::Lz4Hc | Codec::Zlib => false,
+    };
+    let byte_shuffle = matches!(
+        params.filter,
+        Filter::Shuffle | Filter::ShuffleBytedelta | Filter::DeltaShuffle
+    );
+    if fast && byte_shuffle && typesize <= 16 && blocksize / typesize.max(1) >= 32 {
+        SplitMode::Always
+    } else {
+        SplitMode::Never
+    }
 }
 
 /// Compresses `src` (elements of `typesize` bytes) into one plain c-blosc2

@@ -310,44 +310,17 @@ impl Tuner {
     /// [`CodecError`] if c-blosc2 cannot compress the chunk; the tuner's state
     /// stays valid.
     pub fn compress(&self, chunk: &[u8], format: ChunkFormat) -> Result<Compressed, CodecError> {
-        if let ChunkFormat::B2ndFrame(shape) = format {
-            let expected = usize::try_from(shape.nitems()).unwrap_or(usize::MAX) * self.typesize;
-            if chunk.len() != expected {
-                return Err(CodecError::WrongSize {
-                    expected,
-                    actual: chunk.len(),
-                });
-            }
-        }
+        // Check the layout before proposing: a chunk refused here leaves
+        // no proposal unreported.
+        format.check(self.typesize, chunk.len())?;
         let proposal = self.propose(Some(chunk));
-        let mut params = proposal.params;
-        let block = match format {
-            ChunkFormat::B2ndFrame(shape) => {
-                let wanted = match params.blocksize {
-                    Blocksize::Auto => blosc2::auto_blocksize(&params, self.typesize, chunk.len()),
-                    Blocksize::Bytes(b) => b as usize,
-                };
-                let block = shape.contiguous_block(wanted, self.typesize);
-                params.blocksize = Blocksize::Bytes(u32::try_from(block.bytes()).unwrap_or(0));
-                Some((shape, block))
-            }
-            ChunkFormat::Chunk | ChunkFormat::Frame => None,
-        };
+        let layout = blosc2::Layout::new(&proposal.params, self.typesize, chunk.len(), format)?;
         let t0 = self.now();
-        let plain = blosc2::compress(chunk, self.typesize, &params)?;
+        let plain = blosc2::compress(chunk, self.typesize, &layout.params)?;
         let t1 = self.now();
         let cbytes = plain.len();
-        let bytes = match (format, block) {
-            (ChunkFormat::Chunk, _) => plain,
-            // c-blosc2 may round a block size it cannot use (tiny chunks):
-            // then the frame goes without b2nd metadata, readable all the same.
-            (ChunkFormat::B2ndFrame(_), Some((shape, block)))
-                if blosc2::inspect(&plain)?.blocksize == block.bytes() =>
-            {
-                blosc2::chunk_to_b2nd_frame(&plain, self.typesize, &params, &shape, &block)?
-            }
-            _ => blosc2::chunk_to_frame(&plain, self.typesize, &params)?,
-        };
+        let params = layout.params;
+        let bytes = layout.package(plain, self.typesize)?;
         let compress_time = (t1 - t0).as_secs_f64();
         let outcome = Outcome {
             nbytes: chunk.len() as u64,
