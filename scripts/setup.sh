@@ -49,8 +49,10 @@ if [ ! -f "$corpus_dir/manifest.json" ]; then
     "$venv/bin/python" "$shared/corpus/build.py" "$corpus_dir" --scale "$corpus_scale"
 fi
 
-# 4. Build.
+# 4. Build, and place the HDF5 plugin alone in its directory (HDF5 tries to
+#    load every file in a plugin directory): HDF5_PLUGIN_PATH=target/hdf5-plugin.
 if [ "${1:-}" != "--no-build" ]; then
     log "building the workspace (release)"
     cargo build --release --workspace --all-targets
+    install -D -m 755 target/release/libbtune_hdf5.so target/hdf5-plugin/libbtune_hdf5.so
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: set-up (idempotent), formatting, lints, unit, integration
-# and interop tests (python-blosc2 in a separate process), examples and docs.
+# and interop tests (python-blosc2, h5py + hdf5plugin in separate processes),
+# examples and docs.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -15,3 +16,6 @@ echo "== cargo clippy" >&2
 cargo clippy --release --workspace --all-targets -- -D warnings
 echo "== cargo test (unit, integration, interop, doc tests)" >&2
 cargo test --release --workspace
+echo "== pytest (h5py + hdf5plugin interop, separate processes)" >&2
+export BTUNE_HDF5_PLUGIN_DIR=$repo/target/hdf5-plugin
+"$BTUNE_PYTHON" -m pytest -q tests/python

@@ -122,9 +122,9 @@ impl Layout {
             (ChunkFormat::B2ndFrame(shape), Some(block))
                 if inspect(&plain)?.blocksize == block.bytes() =>
             {
-                chunk_to_b2nd_frame(&plain, typesize, &self.params, &shape, &block)
+                chunk_to_b2nd_frame(&plain, typesize, &shape, &block)
             }
-            _ => chunk_to_frame(&plain, typesize, &self.params),
+            _ => chunk_to_frame(&plain, typesize),
         }
     }
 }
@@ -408,18 +408,13 @@ pub fn compress(src: &[u8], typesize: usize, params: &Params) -> Result<Vec<u8>,
 }
 
 /// Wraps one compressed chunk in a contiguous Blosc2 frame holding only it.
-/// The frame's own (nominal) parameters are `params`; readers decode the chunk
-/// from its own header.
+/// Readers decode the chunk from its own header.
 ///
 /// # Errors
 /// [`CodecError::Corrupt`] if `chunk` is not a valid chunk,
 /// [`CodecError::Blosc2`] if c-blosc2 cannot build the frame.
-pub fn chunk_to_frame(
-    chunk: &[u8],
-    typesize: usize,
-    params: &Params,
-) -> Result<Vec<u8>, CodecError> {
-    frame_with_meta(chunk, typesize, params, None)
+pub fn chunk_to_frame(chunk: &[u8], typesize: usize) -> Result<Vec<u8>, CodecError> {
+    frame_with_meta(chunk, typesize, None)
 }
 
 /// Wraps one compressed chunk in a one-chunk frame that carries b2nd
@@ -435,7 +430,6 @@ pub fn chunk_to_frame(
 pub fn chunk_to_b2nd_frame(
     chunk: &[u8],
     typesize: usize,
-    params: &Params,
     shape: &ChunkShape,
     block: &BlockShape,
 ) -> Result<Vec<u8>, CodecError> {
@@ -453,13 +447,12 @@ pub fn chunk_to_b2nd_frame(
             actual: info.blocksize,
         });
     }
-    frame_with_meta(chunk, typesize, params, Some((shape, block)))
+    frame_with_meta(chunk, typesize, Some((shape, block)))
 }
 
 fn frame_with_meta(
     chunk: &[u8],
     typesize: usize,
-    params: &Params,
     b2nd: Option<(&ChunkShape, &BlockShape)>,
 ) -> Result<Vec<u8>, CodecError> {
     let ts = check_typesize(typesize)?;
@@ -471,26 +464,7 @@ fn frame_with_meta(
             chunk.len()
         )));
     }
-    ensure_init();
-    let mut cp = cparams(params, ts);
-    let mut dp = dparams(1);
-    let mut storage = sys::blosc2_storage {
-        contiguous: true,
-        urlpath: ptr::null_mut(),
-        cparams: &raw mut cp,
-        dparams: &raw mut dp,
-        io: ptr::null_mut(),
-    };
-    // SAFETY: storage and the params it points to outlive the call; the
-    // schunk copies what it keeps.
-    let schunk = unsafe { sys::blosc2_schunk_new(&raw mut storage) };
-    if schunk.is_null() {
-        return Err(CodecError::Blosc2 {
-            operation: "schunk_new",
-            code: -1,
-        });
-    }
-    let guard = SchunkGuard(schunk);
+    let guard = empty_frame_schunk(ts)?;
     if let Some((shape, block)) = b2nd {
         // Metalayers must precede the first chunk of a frame.
         add_b2nd_meta(&guard, shape, block, typesize)?;
@@ -576,7 +550,58 @@ fn add_b2nd_meta(
     Ok(())
 }
 
+/// An empty contiguous frame exactly as c-blosc2 2.21 writes one
+/// (`blosc2_schunk_new` + `blosc2_schunk_to_buffer`, typesize 1, blosclz 5
+/// shuffle; a test compares). Frames are grown from it because
+/// `blosc2_schunk_new` switches to BTune's tuner plugin whenever
+/// `BTUNE_TRADEOFF` is set — our own variable — and then fails (or loads
+/// the original plugin) when creating the schunk.
+const EMPTY_FRAME: [u8; 132] = [
+    158, 168, 98, 50, 102, 114, 97, 109, 101, 0, 210, 0, 0, 0, 97, 207, 0, 0, 0, 0, 0, 0, 0, 132,
+    164, 18, 0, 80, 1, 211, 0, 0, 0, 0, 0, 0, 0, 0, 211, 0, 0, 0, 0, 0, 0, 0, 0, 210, 0, 0, 0, 1,
+    210, 0, 0, 0, 0, 210, 255, 255, 255, 255, 209, 0, 1, 209, 0, 1, 194, 216, 6, 0, 0, 0, 0, 0, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 147, 205, 0, 7, 222, 0, 0, 220, 0, 0, 148, 1, 147, 205, 0, 6,
+    222, 0, 0, 220, 0, 0, 206, 0, 0, 0, 35, 216, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/// Where the frame header holds the typesize (c-blosc2 `FRAME_TYPESIZE`,
+/// 4 big-endian bytes after a msgpack int32 marker).
+const FRAME_TYPESIZE: usize = 48;
+
+/// A new in-memory frame-backed schunk with no chunks, for `typesize`.
+fn empty_frame_schunk(typesize: i32) -> Result<SchunkGuard, CodecError> {
+    ensure_init();
+    let len = EMPTY_FRAME.len();
+    // SAFETY: a fresh malloc'd buffer of len bytes, handed to c-blosc2,
+    // which may realloc it while chunks are appended and frees it with the
+    // schunk (avoid_cframe_free = false below).
+    unsafe {
+        let buf = libc_malloc(len).cast::<u8>();
+        if buf.is_null() {
+            return Err(CodecError::Blosc2 {
+                operation: "malloc",
+                code: -1,
+            });
+        }
+        let frame = std::slice::from_raw_parts_mut(buf, len);
+        frame.copy_from_slice(&EMPTY_FRAME);
+        frame[FRAME_TYPESIZE..FRAME_TYPESIZE + 4].copy_from_slice(&typesize.to_be_bytes());
+        let schunk = sys::blosc2_schunk_from_buffer(buf, len as i64, false);
+        if schunk.is_null() {
+            libc_free(buf.cast());
+            return Err(CodecError::Blosc2 {
+                operation: "schunk_from_buffer",
+                code: -1,
+            });
+        }
+        sys::blosc2_schunk_avoid_cframe_free(schunk, false);
+        Ok(SchunkGuard(schunk))
+    }
+}
+
 unsafe extern "C" {
+    #[link_name = "malloc"]
+    fn libc_malloc(n: usize) -> *mut c_void;
     #[link_name = "free"]
     fn libc_free(p: *mut c_void);
 }
@@ -957,6 +982,52 @@ mod tests {
             .collect()
     }
 
+    /// The empty frame c-blosc2 itself writes for `typesize`.
+    fn c_blosc2_empty_frame(typesize: i32) -> Vec<u8> {
+        let params = Params::new(
+            Codec::BloscLz,
+            Filter::Shuffle,
+            Clevel::new(5).unwrap(),
+            SplitMode::Never,
+        );
+        let mut cp = cparams(&params, typesize);
+        let mut dp = dparams(1);
+        let mut storage = sys::blosc2_storage {
+            contiguous: true,
+            urlpath: ptr::null_mut(),
+            cparams: &raw mut cp,
+            dparams: &raw mut dp,
+            io: ptr::null_mut(),
+        };
+        ensure_init();
+        // SAFETY: as in frame_with_meta; the frame belongs to the schunk.
+        unsafe {
+            let guard = SchunkGuard(sys::blosc2_schunk_new(&raw mut storage));
+            assert!(!guard.0.is_null());
+            let (mut cframe, mut needs_free) = (ptr::null_mut(), false);
+            let len = sys::blosc2_schunk_to_buffer(guard.0, &raw mut cframe, &raw mut needs_free);
+            std::slice::from_raw_parts(cframe, len as usize).to_vec()
+        }
+    }
+
+    #[test]
+    fn empty_frame_template_is_what_c_blosc2_writes() {
+        if std::env::var_os("BTUNE_TRADEOFF").is_some() {
+            eprintln!(
+                "SKIPPED: with BTUNE_TRADEOFF set, c-blosc2's schunk_new needs BTune's plugin"
+            );
+            return;
+        }
+        for ts in [1i32, 2, 4, 8, 16, 255] {
+            let mut template = EMPTY_FRAME.to_vec();
+            template[FRAME_TYPESIZE..FRAME_TYPESIZE + 4].copy_from_slice(&ts.to_be_bytes());
+            assert_eq!(template, c_blosc2_empty_frame(ts), "typesize {ts}");
+            let guard = empty_frame_schunk(ts).unwrap();
+            // SAFETY: valid schunk.
+            assert_eq!(unsafe { (*guard.0).typesize }, ts);
+        }
+    }
+
     #[test]
     fn chunk_and_frame_round_trip() {
         let data = smooth(20_000);
@@ -975,7 +1046,7 @@ mod tests {
         assert_eq!(info.codec, Some(Codec::Zstd));
         assert_eq!(info.filter, Some(Filter::ShuffleBytedelta));
         assert_eq!(info.split, SplitMode::Never);
-        let frame = chunk_to_frame(&chunk, 8, &p).unwrap();
+        let frame = chunk_to_frame(&chunk, 8).unwrap();
         assert!(is_frame(&frame));
         assert_eq!(decompressed_len(&frame).unwrap(), data.len());
         assert_eq!(decompress(&frame, 1).unwrap(), data);
@@ -1078,7 +1149,7 @@ mod tests {
         ));
         // Garbage and corrupted frames.
         assert!(decompress(&[0xFFu8; 64], 1).is_err());
-        let frame = chunk_to_frame(&chunk, 8, &p).unwrap();
+        let frame = chunk_to_frame(&chunk, 8).unwrap();
         assert!(decompress(&frame[..frame.len() / 2], 1).is_err());
         // Typesize that c-blosc2 cannot record.
         assert!(matches!(

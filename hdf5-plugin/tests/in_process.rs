@@ -93,25 +93,15 @@ fn good_dataset(name: &str) -> (File, Vec<u8>) {
 fn corrupt_truncated_and_wrong_size_chunks_are_hdf5_errors() {
     let _g = lock();
     register();
+    let lz4 = Params::new(
+        Codec::Lz4,
+        Filter::Shuffle,
+        Clevel::new(5).unwrap(),
+        SplitMode::Never,
+    );
     let small = blosc2::chunk_to_frame(
-        &blosc2::compress(
-            &walk(Ty::I32, 5_000, 1),
-            4,
-            &Params::new(
-                Codec::Lz4,
-                Filter::Shuffle,
-                Clevel::new(5).unwrap(),
-                SplitMode::Never,
-            ),
-        )
-        .unwrap(),
+        &blosc2::compress(&walk(Ty::I32, 5_000, 1), 4, &lz4).unwrap(),
         4,
-        &Params::new(
-            Codec::Lz4,
-            Filter::Shuffle,
-            Clevel::new(5).unwrap(),
-            SplitMode::Never,
-        ),
     )
     .unwrap();
     let (file, raw) = good_dataset("errors.h5");

@@ -38,12 +38,12 @@ pub fn temp_file(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// The directory of the built plugin (`target/<profile>`), from the test
-/// executable's path (`target/<profile>/deps/<test>`).
+/// The plugin `cargo test` built beside the test executable
+/// (`target/<profile>/deps/`; cargo only copies it up a directory on
+/// `cargo build`, so that copy may be stale).
 pub fn built_plugin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let so = dir.join("libbtune_hdf5.so");
+    let so = exe.parent().unwrap().join("libbtune_hdf5.so");
     assert!(so.is_file(), "{} not built", so.display());
     so
 }
