@@ -1,10 +1,13 @@
 //! `btune`: advise Blosc2 parameters for a file, benchmark the tuner against
-//! the best fixed parameters, and demonstrate tuned compression.
+//! the best fixed parameters, demonstrate tuned compression, and (feature
+//! `hdf5`, on by default) recompress and inspect HDF5 files.
 
 mod advise;
 mod bench;
 mod corpus;
 mod demo;
+#[cfg(feature = "hdf5")]
+mod h5;
 mod measure;
 
 use std::path::PathBuf;
@@ -75,6 +78,12 @@ enum Command {
         #[arg(long, default_value_t = 0.5)]
         tradeoff: f64,
     },
+    /// HDF5 files: recompress with tuning, inspect chunk parameters.
+    #[cfg(feature = "hdf5")]
+    H5 {
+        #[command(subcommand)]
+        command: h5::H5Command,
+    },
 }
 
 fn parse_perf_mode(s: &str) -> Result<PerfMode, String> {
@@ -124,5 +133,7 @@ fn main() -> Result<()> {
             }
             demo::run(tradeoff)
         }
+        #[cfg(feature = "hdf5")]
+        Command::H5 { command } => h5::run(command),
     }
 }

@@ -358,9 +358,14 @@ impl Stored {
             v.push(self.shape.len() as u32);
             v.extend(&self.shape);
             if let Some(t) = &self.tail {
-                let flags = u32::from(t.tune) * FLAG_TUNE
-                    | u32::from(t.whole_chunks) * FLAG_WHOLE_CHUNKS
-                    | u32::from(t.row_view) * FLAG_ROW_VIEW;
+                let flags = [
+                    (t.tune, FLAG_TUNE),
+                    (t.whole_chunks, FLAG_WHOLE_CHUNKS),
+                    (t.row_view, FLAG_ROW_VIEW),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .fold(0, |acc, (_, flag)| acc | flag);
                 let [tradeoff, perf] = t.options.slots();
                 v.extend([
                     TAIL_MAGIC,
