@@ -213,3 +213,15 @@ with h5py.File(sys.argv[1], "w") as f:
 def test_a_corrupt_chunk_is_an_error_not_a_crash(plugin_dir, tmp_path):
     p = run_py(CORRUPT, tmp_path / "c.h5", plugin_dir=plugin_dir)
     assert "OSError:" in p.stdout and "filter" in p.stdout, p.stdout
+
+
+def test_the_h5py_example_runs(plugin_dir, tmp_path):
+    import pathlib
+    import subprocess
+    import sys
+
+    example = pathlib.Path(__file__).resolve().parents[2] / "examples" / "h5py_tuned.py"
+    env = {"HDF5_PLUGIN_PATH": str(plugin_dir), "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([sys.executable, str(example), str(tmp_path / "ex.h5")], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "read back exactly with h5py + hdf5plugin only" in p.stdout
