@@ -356,3 +356,36 @@ pub fn register() -> Result<(), FilterError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_failure_value_not_an_unwind() {
+        // No libhdf5 in this process: the message goes to stderr instead.
+        let r = guard(c"test", -1, || -> Result<i32, FilterError> {
+            panic!("boom")
+        });
+        assert_eq!(r, -1);
+        let r = guard(c"test", 0usize, || Err(FilterError::Values("bad".into())));
+        assert_eq!(r, 0);
+        assert_eq!(guard(c"test", 0usize, || Ok(7)), 7);
+    }
+
+    #[test]
+    fn the_filter_refuses_null_buffers_without_touching_them() {
+        // SAFETY: null pointers are what is being tested; nothing is read.
+        let n = unsafe {
+            filter_fn(
+                0,
+                0,
+                std::ptr::null(),
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(n, 0);
+    }
+}
