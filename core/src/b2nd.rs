@@ -157,7 +157,7 @@ fn divisors(n: u32) -> Vec<u32> {
     let mut large = Vec::new();
     let mut i = 1u32;
     while u64::from(i) * u64::from(i) <= u64::from(n) {
-        if n % i == 0 {
+        if n.is_multiple_of(i) {
             small.push(i);
             if i != n / i {
                 large.push(n / i);

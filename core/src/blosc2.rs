@@ -673,6 +673,14 @@ pub fn inspect(chunk: &[u8]) -> Result<ChunkInfo, CodecError> {
     if rc < 0 || nbytes < 0 || cbytes < 0 || blocksize < 0 {
         return Err(corrupt("invalid chunk header"));
     }
+    // A header claiming more bytes than the buffer holds is a truncated
+    // chunk: refuse it before anyone sizes a buffer from `nbytes`.
+    if usize::try_from(cbytes).unwrap_or(usize::MAX) > chunk.len() {
+        return Err(corrupt(format!(
+            "chunk header says {cbytes} compressed bytes, buffer has {}",
+            chunk.len()
+        )));
+    }
     let flags = chunk[2];
     // c-blosc2 marks the extended (Blosc2) header with both shuffle bits set.
     let extended = chunk.len() >= HEADER_BYTES && (flags & 0x5) == 0x5;
