@@ -1,6 +1,7 @@
 //! `btune`: advise Blosc2 parameters for a file, benchmark the tuner against
-//! the best fixed parameters, demonstrate tuned compression, and (feature
-//! `hdf5`, on by default) recompress and inspect HDF5 files.
+//! the best fixed parameters, demonstrate tuned compression, and (features
+//! `hdf5` and `zarr`, on by default) recompress and inspect HDF5 files and
+//! Zarr arrays.
 
 mod advise;
 mod bench;
@@ -9,6 +10,8 @@ mod demo;
 #[cfg(feature = "hdf5")]
 mod h5;
 mod measure;
+#[cfg(feature = "zarr")]
+mod zarr;
 
 use std::path::PathBuf;
 
@@ -84,6 +87,13 @@ enum Command {
         #[command(subcommand)]
         command: h5::H5Command,
     },
+    /// Zarr arrays: recompress with the "btune" codec, inspect chunk
+    /// parameters.
+    #[cfg(feature = "zarr")]
+    Zarr {
+        #[command(subcommand)]
+        command: zarr::ZarrCommand,
+    },
 }
 
 fn parse_perf_mode(s: &str) -> Result<PerfMode, String> {
@@ -135,5 +145,7 @@ fn main() -> Result<()> {
         }
         #[cfg(feature = "hdf5")]
         Command::H5 { command } => h5::run(command),
+        #[cfg(feature = "zarr")]
+        Command::Zarr { command } => zarr::run(command),
     }
 }
