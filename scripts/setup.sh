@@ -56,3 +56,35 @@ if [ "${1:-}" != "--no-build" ]; then
     cargo build --release --workspace --all-targets
     install -D -m 755 target/release/libbtune_hdf5.so target/hdf5-plugin/libbtune_hdf5.so
 fi
+
+# 5. The Python package `btune` (python/, maturin + PyO3): a wheel in
+#    target/wheels holding the extension and a copy of the standalone HDF5
+#    plugin, installed into the venv. Cargo makes the rebuild a no-op when
+#    nothing changed; the wheel is reinstalled only when its contents changed.
+if [ "${1:-}" != "--no-build" ]; then
+    plugin_copy=python/python/btune/hdf5_plugin/libbtune_hdf5.so
+    cmp -s target/release/libbtune_hdf5.so "$plugin_copy" 2>/dev/null ||
+        install -D -m 755 target/release/libbtune_hdf5.so "$plugin_copy"
+    log "building the btune wheel (maturin)"
+    CARGO_TARGET_DIR="$repo/target" "$venv/bin/maturin" build --release --quiet \
+        -m python/Cargo.toml -i "$venv/bin/python" --out target/wheels
+    wheel=$(ls -t target/wheels/btune-*.whl | head -n 1)
+    # The wheel's bytes change with every build (its SBOM carries a time):
+    # compare what it installs instead.
+    digest=$("$venv/bin/python" - "$wheel" <<'PY'
+import hashlib, sys, zipfile
+h = hashlib.sha256()
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in sorted(z.namelist()):
+        if "/sboms/" not in name and not name.endswith("/RECORD"):
+            h.update(name.encode() + b"\0" + z.read(name))
+print(h.hexdigest())
+PY
+)
+    wheel_stamp="$venv/.btune-wheel.stamp"
+    if [ "$(cat "$wheel_stamp" 2>/dev/null)" != "$digest" ] || ! "$venv/bin/python" -c "import btune._btune" 2>/dev/null; then
+        log "installing $wheel into $venv"
+        "$venv/bin/pip" install -q --force-reinstall --no-deps "$wheel"
+        echo "$digest" > "$wheel_stamp"
+    fi
+fi
