@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 
+from bench_common import load_ranges, utility
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 MAGIC = 0x4254554E
 
@@ -87,17 +89,6 @@ def run(code, args, plugin_dir=None):
     return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
 
 
-def normalised_log(x, lo, hi):
-    # As core/src/objective.rs: no range (below 1%) scores 0.
-    if not (lo > 0 and hi / lo >= 1.01 and x > 0):
-        return 0.0
-    return math.log(x / lo) / math.log(hi / lo)
-
-
-def utility(t, ratio, speed, ranges):
-    return t * normalised_log(ratio, *ranges["ratio"]) + (1 - t) * normalised_log(speed, *ranges["speed"])
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("corpus", type=pathlib.Path)
@@ -108,11 +99,7 @@ def main():
     ap.add_argument("--json", type=pathlib.Path)
     a = ap.parse_args()
 
-    ranges = {}
-    for line in a.ranges.read_text().splitlines():
-        r = json.loads(line)
-        if abs(r["tradeoff"] - a.tradeoff) < 1e-9:
-            ranges[r["dataset"]] = r["ranges"]
+    ranges = load_ranges(a.ranges, a.tradeoff)
 
     shm = pathlib.Path("/dev/shm") if pathlib.Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(dir=shm) as tmp:
