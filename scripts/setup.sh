@@ -88,3 +88,62 @@ PY
         echo "$digest" > "$wheel_stamp"
     fi
 fi
+
+# 6. The blosc2_btune package (blosc2-plugin/python): libblosc2_btune.so,
+#    c-blosc2's tuner 32, as a pure-Python package. One wheel, installed into
+#    the main venv (python-blosc2 4.x: c-blosc2 3.3, context layout B) and into
+#    a second venv with python-blosc2 3.6.1 (c-blosc2 2.19, layout A).
+venv36=${BTUNE_VENV_BLOSC2_36:-$repo/.venv-blosc2-3.6}
+reqs36="blosc2==3.6.1 numpy pytest"
+if [ ! -x "$venv36/bin/python" ]; then
+    log "creating venv $venv36"
+    python3 -m venv "$venv36"
+fi
+# Keep the venv out of git (newer Pythons write this file themselves).
+[ -f "$venv36/.gitignore" ] || echo '*' > "$venv36/.gitignore"
+if [ "$(cat "$venv36/.requirements.stamp" 2>/dev/null)" != "$reqs36" ]; then
+    log "installing $reqs36 into $venv36"
+    # shellcheck disable=SC2086
+    "$venv36/bin/pip" install -q $reqs36
+    echo "$reqs36" > "$venv36/.requirements.stamp"
+fi
+if [ "${1:-}" != "--no-build" ]; then
+    pkg=blosc2-plugin/python
+    cmp -s target/release/libblosc2_btune.so "$pkg/blosc2_btune/libblosc2_btune.so" 2>/dev/null ||
+        install -m 755 target/release/libblosc2_btune.so "$pkg/blosc2_btune/libblosc2_btune.so"
+    digest=$(cd "$pkg" && cat pyproject.toml README.md blosc2_btune/* | sha256sum | cut -d' ' -f1)
+    wheel_dir=target/wheels/blosc2_btune
+    for v in "$venv" "$venv36"; do
+        stamp="$v/.blosc2-btune.stamp"
+        if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ] || ! "$v/bin/python" -c "import blosc2_btune" 2>/dev/null; then
+            if [ "$(cat "$wheel_dir/.stamp" 2>/dev/null)" != "$digest" ]; then
+                log "building the blosc2_btune wheel"
+                rm -rf "$wheel_dir" "$pkg/build"
+                "$venv/bin/pip" wheel -q --no-deps -w "$wheel_dir" "./$pkg"
+                rm -rf "$pkg/build" "$pkg"/*.egg-info
+                echo "$digest" > "$wheel_dir/.stamp"
+            fi
+            log "installing blosc2_btune into $v"
+            "$v/bin/pip" install -q --force-reinstall --no-deps "$wheel_dir"/blosc2_btune-*.whl
+            echo "$digest" > "$stamp"
+        fi
+    done
+fi
+
+# 7. A shared c-blosc2 (the source bundled in blosc2-rs-sys, 2.21: context
+#    layout A) in target/c-blosc2, for the C example of the blosc2_btune C API
+#    (examples/blosc2_btune.c, run by tests/python/test_blosc2_btune_c.py).
+cblosc2=$repo/target/c-blosc2
+if [ ! -f "$cblosc2/lib/libblosc2.so" ] || [ ! -f "$cblosc2/include/blosc2/tuners-registry.h" ]; then
+    src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/blosc2-rs-sys-0.1.6/third-party/c-blosc2 2>/dev/null | head -n 1)
+    if [ -z "$src" ]; then
+        cargo fetch -q
+        src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/blosc2-rs-sys-0.1.6/third-party/c-blosc2 | head -n 1)
+    fi
+    log "building a shared c-blosc2 from $src into $cblosc2"
+    cmake -S "$src" -B "$cblosc2/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$cblosc2" \
+        -DBUILD_SHARED=ON -DBUILD_STATIC=OFF -DBUILD_TESTS=OFF -DBUILD_FUZZERS=OFF \
+        -DBUILD_BENCHMARKS=OFF -DBUILD_EXAMPLES=OFF >"$cblosc2.log" 2>&1
+    cmake --build "$cblosc2/build" -j 2 >>"$cblosc2.log" 2>&1
+    cmake --install "$cblosc2/build" >>"$cblosc2.log" 2>&1
+fi

@@ -19,3 +19,5 @@ cargo test --release --workspace
 echo "== pytest (h5py + hdf5plugin interop, separate processes)" >&2
 export BTUNE_HDF5_PLUGIN_DIR=$repo/target/hdf5-plugin
 "$BTUNE_PYTHON" -m pytest -q tests/python
+echo "== pytest: blosc2_btune plugin with python-blosc2 3.6.1 (c-blosc2 2.19, layout A)" >&2
+"${BTUNE_VENV_BLOSC2_36:-$repo/.venv-blosc2-3.6}/bin/python" -m pytest -q tests/python/test_blosc2_btune.py
