@@ -5,6 +5,8 @@
 
 mod advise;
 mod bench;
+#[cfg(any(feature = "hdf5", feature = "zarr"))]
+mod chunk_census;
 mod corpus;
 mod demo;
 #[cfg(feature = "hdf5")]

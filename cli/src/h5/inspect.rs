@@ -8,14 +8,13 @@
 //! size; not the compression level. LZ4 and LZ4HC share a format, shown as
 //! `lz4/lz4hc`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use btune_core::blosc2::{self, ChunkInfo};
-use btune_core::{Codec, Filter};
 use btune_hdf5::values::{FILTER_ID, Stored};
 use serde::Serialize;
+
+use crate::chunk_census::{Census, ParamSet, print_sets};
 
 use super::sys::{self, Dataset, DatasetInfo, File, LinkKind};
 use super::{chunks, fmt_shape, grid, walk};
@@ -79,45 +78,6 @@ struct BtuneRecord {
     tradeoff: Option<f64>,
     /// `None`: the writer's environment or default.
     perf_mode: Option<String>,
-}
-
-/// The parameters a chunk header records.
-#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Header {
-    codec: String,
-    filter: String,
-    split: String,
-    blocksize: usize,
-    /// Blocks stored uncompressed (data that did not compress).
-    memcpyed: bool,
-}
-
-impl Header {
-    fn of(info: &ChunkInfo) -> Header {
-        Header {
-            codec: match info.codec {
-                Some(Codec::Lz4 | Codec::Lz4Hc) => "lz4/lz4hc".to_owned(),
-                Some(c) => c.name().to_owned(),
-                None => "other".to_owned(),
-            },
-            filter: info
-                .filter
-                .map_or_else(|| "other".to_owned(), |f: Filter| f.name().to_owned()),
-            split: info.split.name().to_owned(),
-            blocksize: info.blocksize,
-            memcpyed: info.memcpyed,
-        }
-    }
-}
-
-/// Chunks sharing the same header parameters.
-#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ParamSet {
-    #[serde(flatten)]
-    header: Header,
-    chunks: u64,
-    nbytes: u64,
-    cbytes: u64,
 }
 
 /// Prints the report of every dataset of `path`.
@@ -213,7 +173,7 @@ fn blosc2_report(d: &Dataset, info: &DatasetInfo, index: usize) -> Blosc2Report 
             info.filters[index + 1].id
         ));
     }
-    let mut sets: BTreeMap<Header, ParamSet> = BTreeMap::new();
+    let mut census = Census::default();
     for (start, _) in chunks(&info.dims, &chunk) {
         let (size, mask) = match d.chunk_at(&start) {
             Ok(Some(c)) => c,
@@ -232,26 +192,12 @@ fn blosc2_report(d: &Dataset, info: &DatasetInfo, index: usize) -> Blosc2Report 
         if !last {
             continue;
         }
-        let header = d.read_raw_chunk(&start, size).and_then(|raw| {
-            let plain = if blosc2::is_frame(&raw) {
-                blosc2::frame_chunk_bytes(&raw)?
-            } else {
-                raw
-            };
-            Ok(blosc2::inspect(&plain)?)
-        });
+        let header = d
+            .read_raw_chunk(&start, size)
+            .and_then(|raw| Ok(Census::header(raw)?));
         match header {
             Ok(h) => {
-                let header = Header::of(&h);
-                let s = sets.entry(header.clone()).or_insert(ParamSet {
-                    header,
-                    chunks: 0,
-                    nbytes: 0,
-                    cbytes: 0,
-                });
-                s.chunks += 1;
-                s.nbytes += h.nbytes as u64;
-                s.cbytes += h.cbytes as u64;
+                census.add(&h);
             }
             Err(e) => {
                 r.undecoded_chunks += 1;
@@ -260,9 +206,7 @@ fn blosc2_report(d: &Dataset, info: &DatasetInfo, index: usize) -> Blosc2Report 
             }
         }
     }
-    r.params = sets.into_values().collect();
-    r.params
-        .sort_by(|a, b| b.chunks.cmp(&a.chunks).then(a.cmp(b)));
+    r.params = census.into_sets();
     r
 }
 
@@ -326,22 +270,7 @@ fn print_text(r: &Report) {
             String::new()
         }
     );
-    for p in &b.params {
-        let ratio = if p.cbytes > 0 {
-            format!("{:.2}", p.nbytes as f64 / p.cbytes as f64)
-        } else {
-            "-".to_owned()
-        };
-        println!(
-            "  {:>6} x {}/{}/split {}/blocksize {}{}  (ratio {ratio})",
-            p.chunks,
-            p.header.codec,
-            p.header.filter,
-            p.header.split,
-            p.header.blocksize,
-            if p.header.memcpyed { " stored raw" } else { "" }
-        );
-    }
+    print_sets(&b.params);
     if let Some(e) = &b.decode_error {
         println!("  headers: {e}");
     }

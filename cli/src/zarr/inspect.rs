@@ -7,13 +7,12 @@
 //! size; not the compression level. LZ4 and LZ4HC share a format, shown as
 //! `lz4/lz4hc`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use btune_core::blosc2::{self, ChunkInfo};
-use btune_core::{Codec, Filter};
 use serde::Serialize;
+
+use crate::chunk_census::{Census, ParamSet, print_sets};
 use serde_json::Value;
 use zarrs::array::{
     Array, ArrayMetadata, ArrayShardedExt, ArrayShardedReadableExt, ArrayShardedReadableExtCache,
@@ -61,45 +60,6 @@ struct BtuneReport {
     undecoded_chunks: u64,
     /// Why headers were not read (first failure, or btune not last).
     decode_error: Option<String>,
-}
-
-/// The parameters a chunk header records.
-#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Header {
-    codec: String,
-    filter: String,
-    split: String,
-    blocksize: usize,
-    /// Blocks stored uncompressed (data that did not compress).
-    memcpyed: bool,
-}
-
-impl Header {
-    fn of(info: &ChunkInfo) -> Header {
-        Header {
-            codec: match info.codec {
-                Some(Codec::Lz4 | Codec::Lz4Hc) => "lz4/lz4hc".to_owned(),
-                Some(c) => c.name().to_owned(),
-                None => "other".to_owned(),
-            },
-            filter: info
-                .filter
-                .map_or_else(|| "other".to_owned(), |f: Filter| f.name().to_owned()),
-            split: info.split.name().to_owned(),
-            blocksize: info.blocksize,
-            memcpyed: info.memcpyed,
-        }
-    }
-}
-
-/// Chunks sharing the same header parameters.
-#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ParamSet {
-    #[serde(flatten)]
-    header: Header,
-    chunks: u64,
-    nbytes: u64,
-    cbytes: u64,
 }
 
 /// Prints the report of every array under `path`.
@@ -272,35 +232,17 @@ fn btune_report(
 ) -> Option<BtuneReport> {
     let place = find_btune(codecs)?;
     let mut r = BtuneReport::default();
-    let mut sets: BTreeMap<Header, ParamSet> = BTreeMap::new();
+    let mut census = Census::default();
     let mut add = |raw: Result<Option<Vec<u8>>, String>, r: &mut BtuneReport, at: &[u64]| {
         let header = match raw {
             Ok(None) => return,
-            Ok(Some(raw)) => {
-                let plain = if blosc2::is_frame(&raw) {
-                    blosc2::frame_chunk_bytes(&raw)
-                } else {
-                    Ok(raw)
-                };
-                plain
-                    .and_then(|p| blosc2::inspect(&p))
-                    .map_err(|e| e.to_string())
-            }
+            Ok(Some(raw)) => Census::header(raw).map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match header {
             Ok(h) => {
                 r.chunks += 1;
-                let header = Header::of(&h);
-                let s = sets.entry(header.clone()).or_insert(ParamSet {
-                    header,
-                    chunks: 0,
-                    nbytes: 0,
-                    cbytes: 0,
-                });
-                s.chunks += 1;
-                s.nbytes += h.nbytes as u64;
-                s.cbytes += h.cbytes as u64;
+                census.add(&h);
             }
             Err(e) => {
                 r.undecoded_chunks += 1;
@@ -338,9 +280,7 @@ fn btune_report(
             r.decode_error = Some(format!("{why}: chunk headers not read"));
         }
     }
-    r.params = sets.into_values().collect();
-    r.params
-        .sort_by(|a, b| b.chunks.cmp(&a.chunks).then(a.cmp(b)));
+    r.params = census.into_sets();
     Some(r)
 }
 
@@ -393,22 +333,7 @@ fn print_text(r: &Report) {
             String::new()
         }
     );
-    for p in &b.params {
-        let ratio = if p.cbytes > 0 {
-            format!("{:.2}", p.nbytes as f64 / p.cbytes as f64)
-        } else {
-            "-".to_owned()
-        };
-        println!(
-            "  {:>6} x {}/{}/split {}/blocksize {}{}  (ratio {ratio})",
-            p.chunks,
-            p.header.codec,
-            p.header.filter,
-            p.header.split,
-            p.header.blocksize,
-            if p.header.memcpyed { " stored raw" } else { "" }
-        );
-    }
+    print_sets(&b.params);
     if let Some(e) = &b.decode_error {
         println!("  headers: {e}");
     }
