@@ -36,7 +36,7 @@ pub(crate) enum H5Command {
         /// Output HDF5 file (overwritten).
         output: PathBuf,
         /// 0 = speed ... 1 = ratio (default: BTUNE_TRADEOFF or the tuner's).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::parse_tradeoff)]
         tradeoff: Option<f64>,
         /// COMP, DECOMP or BALANCED (default: BTUNE_PERF_MODE or COMP).
         #[arg(long, value_parser = crate::parse_perf_mode)]
@@ -66,22 +66,15 @@ pub(crate) fn run(command: H5Command) -> Result<()> {
             tradeoff,
             perf_mode,
             json,
-        } => {
-            if let Some(t) = tradeoff
-                && !(0.0..=1.0).contains(&t)
-            {
-                bail!("--tradeoff {t} is outside [0, 1]");
-            }
-            recompress::run(
-                &input,
-                &output,
-                &recompress::Options {
-                    tradeoff,
-                    perf_mode,
-                    json,
-                },
-            )
-        }
+        } => recompress::run(
+            &input,
+            &output,
+            &recompress::Options {
+                tradeoff,
+                perf_mode,
+                json,
+            },
+        ),
         H5Command::Inspect { file, json } => inspect::run(&file, json),
     }
 }

@@ -102,6 +102,15 @@ fn parse_perf_mode(s: &str) -> Result<PerfMode, String> {
     s.parse::<PerfMode>().map_err(|e| e.to_string())
 }
 
+/// A tradeoff argument: a number in [0, 1].
+#[cfg_attr(not(any(feature = "hdf5", feature = "zarr")), allow(dead_code))]
+fn parse_tradeoff(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if (0.0..=1.0).contains(&t) => Ok(t),
+        _ => Err(format!("{s} is not a number in [0, 1]")),
+    }
+}
+
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     match Cli::parse().command {

@@ -44,7 +44,7 @@ pub(crate) enum ZarrCommand {
         output: PathBuf,
         /// 0 = speed ... 1 = ratio (default: BTUNE_TRADEOFF or the tuner's).
         /// Recorded in each array's btune configuration.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::parse_tradeoff)]
         tradeoff: Option<f64>,
         /// COMP, DECOMP or BALANCED (default: BTUNE_PERF_MODE or COMP).
         #[arg(long, value_parser = crate::parse_perf_mode)]
@@ -78,22 +78,15 @@ pub(crate) fn run(command: ZarrCommand) -> Result<()> {
             tradeoff,
             perf_mode,
             params,
-        } => {
-            if let Some(t) = tradeoff
-                && !(0.0..=1.0).contains(&t)
-            {
-                bail!("--tradeoff {t} is outside [0, 1]");
-            }
-            recompress::run(
-                &input,
-                &output,
-                &recompress::Options {
-                    tradeoff,
-                    perf_mode,
-                    params,
-                },
-            )
-        }
+        } => recompress::run(
+            &input,
+            &output,
+            &recompress::Options {
+                tradeoff,
+                perf_mode,
+                params,
+            },
+        ),
         ZarrCommand::Inspect { path, json } => inspect::run(&path, json),
     }
 }

@@ -520,7 +520,7 @@ print("ok")
         assert!(String::from_utf8_lossy(&out.stderr).contains("same file"));
         let out = btune(&["h5", "recompress", "a.h5", "b.h5", "--tradeoff", "2"]);
         assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("outside [0, 1]"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a number in [0, 1]"));
         let out = btune(&["h5", "recompress", "a.h5", "b.h5", "--perf-mode", "fast"]);
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("COMP"));

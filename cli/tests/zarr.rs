@@ -499,7 +499,7 @@ fn bad_arguments_fail_with_a_message() {
                 "--tradeoff",
                 "2",
             ],
-            "outside [0, 1]",
+            "not a number in [0, 1]",
         ),
         (vec!["zarr", "recompress", i, i], "not an empty directory"),
         (
