@@ -397,13 +397,16 @@ pub fn compress_into(
     Ok(())
 }
 
-/// Compresses `src` into a new plain c-blosc2 chunk.
+/// Compresses `src` into a new plain c-blosc2 chunk, holding no more memory
+/// than its bytes (stores keep many chunks; a buffer sized for the input
+/// would keep a whole chunk's worth each).
 ///
 /// # Errors
 /// As [`compress_into`].
 pub fn compress(src: &[u8], typesize: usize, params: &Params) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::new();
     compress_into(src, typesize, params, &mut out)?;
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -1034,6 +1037,25 @@ mod tests {
             // SAFETY: valid schunk.
             assert_eq!(unsafe { (*guard.0).typesize }, ts);
         }
+    }
+
+    #[test]
+    fn a_compressed_chunk_holds_only_its_bytes() {
+        let data = vec![7u8; 1 << 20];
+        let p = Params::new(
+            Codec::Lz4,
+            Filter::Shuffle,
+            Clevel::new(5).unwrap(),
+            SplitMode::Never,
+        );
+        let out = compress(&data, 8, &p).unwrap();
+        assert!(out.len() < 4096, "{} bytes", out.len());
+        assert!(
+            out.capacity() < 8192,
+            "capacity {} for {} bytes",
+            out.capacity(),
+            out.len()
+        );
     }
 
     #[test]
