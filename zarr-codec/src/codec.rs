@@ -242,18 +242,7 @@ impl BytesToBytesCodecTraits for BtuneCodec {
         // The size the header claims is checked before anything is
         // allocated, so a corrupt header cannot ask for gigabytes.
         let len = blosc2::decompressed_len(&encoded_value).map_err(|e| codec_error(&e))?;
-        let ok = match *decoded_representation {
-            BytesRepresentation::FixedSize(n) => len as u64 == n,
-            BytesRepresentation::BoundedSize(n) => len as u64 <= n,
-            BytesRepresentation::UnboundedSize => true,
-        };
-        if !ok {
-            let expected = decoded_representation
-                .size()
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or(usize::MAX);
-            return Err(InvalidBytesLengthError::new(len, expected).into());
-        }
+        check_decoded_size(len, decoded_representation)?;
         let mut out = vec![0u8; len];
         blosc2::decompress_into(&encoded_value, &mut out, 1).map_err(|e| codec_error(&e))?;
         Ok(Cow::Owned(out))
@@ -270,6 +259,28 @@ impl BytesToBytesCodecTraits for BtuneCodec {
             }
             BytesRepresentation::UnboundedSize => BytesRepresentation::UnboundedSize,
         }
+    }
+}
+
+/// Whether `len` decoded bytes fit what zarrs expects: exactly a fixed
+/// size, at most a bounded one, anything otherwise.
+///
+/// # Errors
+/// [`InvalidBytesLengthError`] (as a [`CodecError`]) if they do not.
+pub fn check_decoded_size(len: usize, decoded: &BytesRepresentation) -> Result<(), CodecError> {
+    let ok = match *decoded {
+        BytesRepresentation::FixedSize(n) => len as u64 == n,
+        BytesRepresentation::BoundedSize(n) => len as u64 <= n,
+        BytesRepresentation::UnboundedSize => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let expected = decoded
+            .size()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX);
+        Err(InvalidBytesLengthError::new(len, expected).into())
     }
 }
 

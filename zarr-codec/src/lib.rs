@@ -26,7 +26,7 @@
 pub mod codec;
 pub mod configuration;
 
-pub use codec::{BTUNE, BtuneCodec};
+pub use codec::{BTUNE, BtuneCodec, check_decoded_size};
 pub use configuration::{
     BtuneCodecConfiguration, InvalidConfiguration, ParamsText, PerfModeName, Tradeoff, Typesize,
 };

@@ -16,8 +16,8 @@ use std::borrow::Cow;
 use std::sync::{Arc, Once};
 
 use zarrs::array::codec::api::{
-    CodecRuntimePluginV2, CodecRuntimePluginV3, InvalidBytesLengthError, PartialDecoderCapability,
-    PartialEncoderCapability, register_codec_v2, register_codec_v3,
+    CodecRuntimePluginV2, CodecRuntimePluginV3, PartialDecoderCapability, PartialEncoderCapability,
+    register_codec_v2, register_codec_v3,
 };
 use zarrs::array::{
     ArrayBytesRaw, BytesRepresentation, BytesToBytesCodecTraits, Codec, CodecError,
@@ -25,6 +25,7 @@ use zarrs::array::{
 };
 use zarrs::metadata::Configuration;
 use zarrs::plugin::{ExtensionName, ZarrVersion};
+use zarrs_btune::check_decoded_size;
 
 /// Registers both decoders, once per process.
 pub(crate) fn register() {
@@ -106,24 +107,6 @@ impl CodecTraits for Decoder {
     }
 }
 
-/// The decoded size `decoded` allows: exact, at most, or any.
-fn check_size(len: usize, decoded: &BytesRepresentation) -> Result<(), CodecError> {
-    let ok = match *decoded {
-        BytesRepresentation::FixedSize(n) => len as u64 == n,
-        BytesRepresentation::BoundedSize(n) => len as u64 <= n,
-        BytesRepresentation::UnboundedSize => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        let expected = decoded
-            .size()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(usize::MAX);
-        Err(InvalidBytesLengthError::new(len, expected).into())
-    }
-}
-
 fn zstd_decode(input: &[u8], decoded: &BytesRepresentation) -> Result<Vec<u8>, CodecError> {
     let err = |e: &dyn std::fmt::Display| CodecError::Other(format!("zstd: {e}"));
     let decode = || -> Result<Vec<u8>, CodecError> {
@@ -144,14 +127,14 @@ fn zstd_decode(input: &[u8], decoded: &BytesRepresentation) -> Result<Vec<u8>, C
     // Corrupt input must give an error, whatever the decoder does.
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
         .map_err(|_| CodecError::Other("zstd: the decoder failed on corrupt data".to_owned()))??;
-    check_size(out.len(), decoded)?;
+    check_decoded_size(out.len(), decoded)?;
     Ok(out)
 }
 
 fn blosc1_decode(input: &[u8], decoded: &BytesRepresentation) -> Result<Vec<u8>, CodecError> {
     let err = |e: btune_core::CodecError| CodecError::Other(format!("blosc: {e}"));
     let len = btune_core::blosc2::decompressed_len(input).map_err(err)?;
-    check_size(len, decoded)?;
+    check_decoded_size(len, decoded)?;
     let mut out = vec![0u8; len];
     btune_core::blosc2::decompress_into(input, &mut out, 1).map_err(err)?;
     Ok(out)
