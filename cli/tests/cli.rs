@@ -1,6 +1,9 @@
 //! The `btune` binary end to end: bench JSON shape, advise, demo, bad input,
 //! and (feature `hdf5`) `btune h5 recompress` / `inspect`.
 
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -12,17 +15,7 @@ fn btune(args: &[&str]) -> Output {
 }
 
 fn corpus_manifest() -> PathBuf {
-    let dir = std::env::var_os("BTUNE_CORPUS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/corpus"),
-        PathBuf::from,
-    );
-    let m = dir.join("manifest.json");
-    assert!(
-        m.is_file(),
-        "no corpus at {} (run scripts/setup.sh)",
-        dir.display()
-    );
-    m
+    common::corpus_dir().join("manifest.json")
 }
 
 #[test]
@@ -206,35 +199,6 @@ mod h5 {
     use std::path::{Path, PathBuf};
     use std::process::{Command, Output};
 
-    /// The venv's Python (`BTUNE_PYTHON` overrides), or why there is none.
-    fn python() -> Result<PathBuf, String> {
-        let py = std::env::var_os("BTUNE_PYTHON").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-            PathBuf::from,
-        );
-        if py.is_file() {
-            Ok(py)
-        } else {
-            Err(format!(
-                "no Python at {} (run scripts/setup.sh, or set BTUNE_PYTHON)",
-                py.display()
-            ))
-        }
-    }
-
-    /// The Python, or `None` after printing why the test is skipped (a
-    /// failure under CI).
-    fn python_or_skip() -> Option<PathBuf> {
-        match python() {
-            Ok(p) => Some(p),
-            Err(why) if std::env::var_os("CI").is_none() => {
-                eprintln!("SKIPPED: {why}");
-                None
-            }
-            Err(why) => panic!("{why}"),
-        }
-    }
-
     fn run_python(python: &Path, script: &str, args: &[&Path]) -> String {
         let out = Command::new(python)
             .arg("-c")
@@ -348,7 +312,9 @@ print(json.dumps(report))
 
     #[test]
     fn recompress_keeps_every_byte_and_plain_h5py_reads_it() {
-        let Some(py) = python_or_skip() else { return };
+        let Some(py) = super::common::python_or_skip() else {
+            return;
+        };
         let dir = temp_dir("recompress");
         let (input, output) = (dir.join("in.h5"), dir.join("out.h5"));
         run_python(&py, WRITER, &[&input]);
@@ -472,7 +438,9 @@ print("ok")
 
     #[test]
     fn datasets_of_unavailable_filters_are_copied_as_they_are() {
-        let Some(py) = python_or_skip() else { return };
+        let Some(py) = super::common::python_or_skip() else {
+            return;
+        };
         let dir = temp_dir("unavailable");
         let (input, output) = (dir.join("in.h5"), dir.join("out.h5"));
         run_python(&py, WRITER_UNAVAILABLE, &[&input]);

@@ -32,13 +32,8 @@ print(f"python-blosc2 {blosc2.__version__} decoded {n} chunks and {n} frames exa
 
 #[test]
 fn python_blosc2_decodes_tuned_chunks_and_frames() {
-    let python = match common::python() {
-        Ok(p) => p,
-        Err(why) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED: {why}");
-            return;
-        }
-        Err(why) => panic!("{why}"),
+    let Some(python) = common::python_or_skip() else {
+        return;
     };
     let dir = std::env::temp_dir().join(format!("btune-pyblosc2-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -110,13 +105,8 @@ print(len(cases))
 
 #[test]
 fn core_decodes_python_blosc2_b2nd_frames_with_cube_blocks() {
-    let python = match common::python() {
-        Ok(p) => p,
-        Err(why) if std::env::var_os("CI").is_none() => {
-            eprintln!("SKIPPED: {why}");
-            return;
-        }
-        Err(why) => panic!("{why}"),
+    let Some(python) = common::python_or_skip() else {
+        return;
     };
     let dir = std::env::temp_dir().join(format!("btune-b2nd-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
