@@ -133,37 +133,28 @@ fn datasets_the_filter_cannot_handle_are_refused_at_creation() {
     let _g = lock();
     register();
     let file = File::create(&temp_file("refused.h5"));
-    // 2^28 doubles = 2 GiB per chunk, above Blosc2's limit.
-    let err = create(&file, "huge", Ty::F64, &[1 << 28], None, &[1 << 28], &[])
+    let cases: [(&str, u64, &[u32], &str); 3] = [
+        // 2^28 doubles = 2 GiB per chunk, above Blosc2's limit.
+        ("huge", 1 << 28, &[], "exceed Blosc2's limit"),
+        // clevel 0 (stored uncompressed) is a setting we do not write.
+        ("c0", 10, &[0, 0, 0, 0, 0, 1, 1], "clevel 0"),
+        // Snappy (code 3) is not in this c-blosc2.
+        ("snappy", 10, &[0, 0, 0, 0, 5, 1, 3], "codec code 3"),
+    ];
+    for (name, chunk, values, expect) in cases {
+        let err = create(
+            &file,
+            name,
+            Ty::F64,
+            &[chunk.max(100)],
+            None,
+            &[chunk],
+            values,
+        )
         .err()
-        .unwrap();
-    assert!(err.contains("exceed Blosc2's limit"), "{err}");
-    // clevel 0 (stored uncompressed) is a setting we do not write.
-    let err = create(
-        &file,
-        "c0",
-        Ty::F64,
-        &[100],
-        None,
-        &[10],
-        &[0, 0, 0, 0, 0, 1, 1],
-    )
-    .err()
-    .unwrap();
-    assert!(err.contains("clevel 0"), "{err}");
-    // Snappy (code 3) is not in this c-blosc2.
-    let err = create(
-        &file,
-        "snappy",
-        Ty::F64,
-        &[100],
-        None,
-        &[10],
-        &[0, 0, 0, 0, 5, 1, 3],
-    )
-    .err()
-    .unwrap();
-    assert!(err.contains("codec code 3"), "{err}");
+        .unwrap_or_else(|| panic!("{name}: dataset created"));
+        assert!(err.contains(expect), "{name}: {err}");
+    }
 }
 
 /// `H5Z_class2_t`, to call the filter function as HDF5 would.

@@ -256,6 +256,20 @@ fn big_array(dir: &Path, config: &BtuneCodecConfiguration) -> (Array<FilesystemS
     (array, data)
 }
 
+/// The array `big_array` made, reopened from its store, holds `data` bit
+/// for bit.
+fn assert_big_array_reads_back(dir: &Path, data: &[f64]) {
+    let array = Array::open(store(dir), "/big").unwrap();
+    let back: Vec<f64> = array.retrieve_array_subset(&array.subset_all()).unwrap();
+    assert!(
+        back.len() == data.len()
+            && back
+                .iter()
+                .zip(data)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+}
+
 fn codec_of<T: ?Sized>(array: &Array<T>) -> BtuneCodec {
     let chain = array.codecs();
     let b2b = chain.bytes_to_bytes_codecs();
@@ -294,15 +308,7 @@ fn threads_writing_different_chunks_share_the_array_tuner() {
     let stats = codec_of(&array).tuner().unwrap().stats();
     assert_eq!(stats.chunks, 16, "every chunk went through the one tuner");
     assert!(stats.hards >= 1, "the tuner explored: {stats:?}");
-    let back: Vec<f64> = Array::open(store(dir.path()), "/big")
-        .unwrap()
-        .retrieve_array_subset(&array.subset_all())
-        .unwrap();
-    assert!(
-        back.iter()
-            .zip(&data)
-            .all(|(a, b)| a.to_bits() == b.to_bits())
-    );
+    assert_big_array_reads_back(dir.path(), &data);
 }
 
 #[test]
@@ -314,15 +320,7 @@ fn zarrs_parallel_writes_round_trip() {
         .store_array_subset(&array.subset_all(), data.clone())
         .unwrap();
     assert_eq!(codec_of(&array).tuner().unwrap().stats().chunks, 16);
-    let back: Vec<f64> = Array::open(store(dir.path()), "/big")
-        .unwrap()
-        .retrieve_array_subset(&array.subset_all())
-        .unwrap();
-    assert!(
-        back.iter()
-            .zip(&data)
-            .all(|(a, b)| a.to_bits() == b.to_bits())
-    );
+    assert_big_array_reads_back(dir.path(), &data);
 }
 
 #[test]
