@@ -728,21 +728,53 @@ pub fn inspect(chunk: &[u8]) -> Result<ChunkInfo, CodecError> {
 /// than one chunk included), [`CodecError::WrongSize`] if `dest` does not
 /// match, [`CodecError::Blosc2`] if c-blosc2 fails.
 pub fn decompress_into(buf: &[u8], dest: &mut [u8], nthreads: i16) -> Result<usize, CodecError> {
+    let expected = dest.len();
+    decompress_with(buf, nthreads, |len| {
+        if len == expected {
+            Ok(&mut *dest)
+        } else {
+            Err(CodecError::WrongSize {
+                expected,
+                actual: len,
+            })
+        }
+    })?;
+    Ok(expected)
+}
+
+/// Decompresses a plain chunk or a one-chunk frame into a destination that
+/// `dest` makes once the decoded size is known (and may refuse: a caller's
+/// size check, an allocation that fails). The input is parsed once: opening
+/// a frame creates c-blosc2 contexts.
+///
+/// # Errors
+/// As [`decompress_into`], or whatever `dest` returns.
+pub fn decompress_with<D, E>(
+    buf: &[u8],
+    nthreads: i16,
+    dest: impl FnOnce(usize) -> Result<D, E>,
+) -> Result<D, E>
+where
+    D: AsMut<[u8]>,
+    E: From<CodecError>,
+{
+    let chunk_into = |chunk: &[u8], dest: &mut [u8]| decompress_chunk_into(chunk, dest, nthreads);
     if !is_frame(buf) {
-        return decompress_chunk_into(buf, dest, nthreads);
+        let mut d = dest(inspect(buf)?.nbytes)?;
+        chunk_into(buf, d.as_mut())?;
+        return Ok(d);
     }
     let frame = open_frame(buf)?;
     match frame_layout(&frame)? {
-        FrameLayout::Plain => frame_chunk(&frame, |c| decompress_chunk_into(c, dest, nthreads))?,
+        FrameLayout::Plain => frame_chunk(&frame, |c| {
+            let mut d = dest(inspect(c)?.nbytes)?;
+            chunk_into(c, d.as_mut())?;
+            Ok(d)
+        })?,
         FrameLayout::B2nd { nbytes, shape } => {
-            if dest.len() != nbytes {
-                return Err(CodecError::WrongSize {
-                    expected: dest.len(),
-                    actual: nbytes,
-                });
-            }
-            b2nd_into(frame, &shape, dest)?;
-            Ok(nbytes)
+            let mut d = dest(nbytes)?;
+            b2nd_into(frame, &shape, d.as_mut())?;
+            Ok(d)
         }
     }
 }
@@ -752,9 +784,7 @@ pub fn decompress_into(buf: &[u8], dest: &mut [u8], nthreads: i16) -> Result<usi
 /// # Errors
 /// As [`decompress_into`].
 pub fn decompress(buf: &[u8], nthreads: i16) -> Result<Vec<u8>, CodecError> {
-    let mut out = vec![0u8; decompressed_len(buf)?];
-    decompress_into(buf, &mut out, nthreads)?;
-    Ok(out)
+    decompress_with(buf, nthreads, |len| Ok(vec![0u8; len]))
 }
 
 /// The decompressed size of a plain chunk or a one-chunk frame.

@@ -289,22 +289,14 @@ unsafe extern "C" fn filter_fn(
         // SAFETY: *buf holds at least nbytes of data.
         let input = unsafe { std::slice::from_raw_parts((*buf).cast::<u8>(), nbytes) };
         let out = if flags & H5Z_FLAG_REVERSE != 0 {
-            let len = filter::decoded_len(values, input)?;
-            let out = Malloced::new(len)?;
-            // SAFETY: out holds len writable bytes.
-            let dest = unsafe { std::slice::from_raw_parts_mut(out.0.cast::<u8>(), len) };
-            filter::decode_into(input, dest)?;
-            (out, len)
+            filter::decode(values, input, Malloced::new)?
         } else {
             let bytes = filter::encode(values, input)?;
-            let out = Malloced::new(bytes.len())?;
-            // SAFETY: out holds bytes.len() writable bytes.
-            unsafe {
-                std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.0.cast::<u8>(), bytes.len())
-            };
-            (out, bytes.len())
+            let mut out = Malloced::new(bytes.len())?;
+            out.as_mut().copy_from_slice(&bytes);
+            out
         };
-        let (out, len) = out;
+        let len = out.1;
         // SAFETY: HDF5 owns *buf (malloc'd) and hands it over on success.
         unsafe {
             libc::free(*buf);
@@ -315,23 +307,33 @@ unsafe extern "C" fn filter_fn(
     })
 }
 
-/// A malloc'd buffer, freed unless released to HDF5.
-struct Malloced(*mut c_void);
+/// A buffer from the C allocator (HDF5 frees it with free()), of a
+/// length, freed unless released to HDF5.
+struct Malloced(*mut c_void, usize);
 
 impl Malloced {
     fn new(len: usize) -> Result<Malloced, FilterError> {
         // SAFETY: plain allocation; at least 1 byte so NULL means failure.
-        let p = unsafe { libc::malloc(len.max(1)) };
+        // Zeroed (calloc): the bytes are handed out as a &mut [u8], which
+        // must not see uninitialised memory.
+        let p = unsafe { libc::calloc(len.max(1), 1) };
         if p.is_null() {
             return Err(FilterError::Dataset(format!("cannot allocate {len} bytes")));
         }
-        Ok(Malloced(p))
+        Ok(Malloced(p, len))
     }
 
     fn release(self) -> *mut c_void {
         let p = self.0;
         std::mem::forget(self);
         p
+    }
+}
+
+impl AsMut<[u8]> for Malloced {
+    fn as_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the allocation holds self.1 bytes, owned by self.
+        unsafe { std::slice::from_raw_parts_mut(self.0.cast::<u8>(), self.1) }
     }
 }
 

@@ -95,36 +95,31 @@ pub fn encode(values: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
     }
 }
 
-/// The size a stored chunk decompresses to, checked against the dataset's
-/// chunk size when the filter sees whole chunks.
+/// Decompresses a stored chunk (frame or plain chunk, b2nd or not) into
+/// the buffer `alloc` makes for its decoded size, which is first checked
+/// against the dataset's chunk size when the filter sees whole chunks. The
+/// chunk is parsed once.
 ///
 /// # Errors
 /// [`FilterError::Codec`] for data that is not a valid Blosc2 chunk or
-/// frame, or of the wrong size.
-pub fn decoded_len(values: &[u32], input: &[u8]) -> Result<usize, FilterError> {
-    let len = blosc2::decompressed_len(input)?;
-    let stored = Stored::parse(values).ok();
-    if let Some(s) = stored
-        && s.tail.is_some_and(|t| t.whole_chunks)
-        && len != s.chunk_bytes as usize
-    {
-        return Err(btune_core::CodecError::WrongSize {
-            expected: s.chunk_bytes as usize,
+/// frame, or of the wrong size; whatever `alloc` returns.
+pub fn decode<D: AsMut<[u8]>>(
+    values: &[u32],
+    input: &[u8],
+    alloc: impl FnOnce(usize) -> Result<D, FilterError>,
+) -> Result<D, FilterError> {
+    let whole_chunk = Stored::parse(values)
+        .ok()
+        .filter(|s| s.tail.is_some_and(|t| t.whole_chunks))
+        .map(|s| s.chunk_bytes as usize);
+    blosc2::decompress_with(input, 1, |len| match whole_chunk {
+        Some(expected) if len != expected => Err(btune_core::CodecError::WrongSize {
+            expected,
             actual: len,
         }
-        .into());
-    }
-    Ok(len)
-}
-
-/// Decompresses a stored chunk (frame or plain chunk, b2nd or not) into
-/// `out`, which [`decoded_len`] sized.
-///
-/// # Errors
-/// [`FilterError::Codec`] for corrupt data.
-pub fn decode_into(input: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
-    blosc2::decompress_into(input, out, 1)?;
-    Ok(())
+        .into()),
+        _ => alloc(len),
+    })
 }
 
 /// The nominal values recorded for a tuned dataset: the tuner's starting
