@@ -24,21 +24,6 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::error::Error;
 use crate::input::Input;
 
-/// The header of a plain chunk, checked against the buffer's length (the
-/// core's `inspect` reads the header alone).
-fn inspect_whole(src: &[u8]) -> Result<blosc2::ChunkInfo, Error> {
-    let info = blosc2::inspect(src)?;
-    if info.cbytes > src.len() {
-        let reason = format!(
-            "chunk header says {} compressed bytes, buffer has {}",
-            info.cbytes,
-            src.len()
-        );
-        return Err(btune_core::CodecError::Corrupt { reason }.into());
-    }
-    Ok(info)
-}
-
 /// Decompresses `data` (a plain chunk or a one-chunk frame) into a new
 /// `bytes`, with the GIL released while c-blosc2 works.
 fn decompress_any<'py>(
@@ -49,10 +34,8 @@ fn decompress_any<'py>(
     let nthreads = Threads::try_from(nthreads).map_err(Error::from)?.as_c();
     let input = Input::new(data)?;
     let src = input.bytes();
-    if !blosc2::is_frame(src) {
-        // Check the header before allocating what it claims.
-        inspect_whole(src)?;
-    }
+    // The core checks the header against the buffer before anything is
+    // allocated from what it claims.
     let len = blosc2::decompressed_len(src).map_err(Error::from)?;
     PyBytes::new_with(py, len, |dest| {
         py.detach(|| blosc2::decompress_into(src, dest, nthreads))
@@ -86,10 +69,11 @@ fn inspect<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py
     let src = input.bytes();
     let frame = blosc2::is_frame(src);
     let info = if frame {
-        inspect_whole(&blosc2::frame_chunk_bytes(src).map_err(Error::from)?)
+        blosc2::inspect(&blosc2::frame_chunk_bytes(src).map_err(Error::from)?)
     } else {
-        inspect_whole(src)
-    }?;
+        blosc2::inspect(src)
+    }
+    .map_err(Error::from)?;
     let d = PyDict::new(py);
     d.set_item("nbytes", info.nbytes)?;
     d.set_item("cbytes", info.cbytes)?;
