@@ -7,8 +7,8 @@ use anyhow::{Context, Result, ensure};
 use btune_core::{ChunkFormat, Config, PerfMode, Tuner};
 use serde::Serialize;
 
-use crate::corpus;
-use crate::measure::{reps_for, time_chunk, total};
+use btune_train::corpus;
+use btune_train::measure::{reps_for, time_chunk, total};
 
 /// The tradeoffs `advise` reports.
 pub(crate) const TRADEOFFS: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];

@@ -15,18 +15,20 @@
 //!   same on the first chunk alone, tuning work excluded, with the dataset's
 //!   ranges.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Result, ensure};
+use btune_core::model::Category;
+use btune_core::tuner::Readapt;
 use btune_core::{
     ChunkFormat, Config, Objective, Outcome, Params, PerfMode, Ranges, Threads, Tuner, blosc2, grid,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::corpus::{self, Dataset};
-use crate::measure::{reps_for, time_chunk, total};
+use btune_train::corpus::{self, Dataset};
+use btune_train::measure::total;
+use btune_train::sweep::{Sweep, grid_progress};
 
 /// Options of `btune bench`.
 pub(crate) struct BenchOptions {
@@ -41,6 +43,10 @@ pub(crate) struct BenchOptions {
     /// Figures for notes come from runs without it (everything measured in
     /// one run).
     pub(crate) grid_cache: Option<PathBuf>,
+    /// Model directory for the tuner (`Config::models_dir`).
+    pub(crate) models: Option<PathBuf>,
+    /// `Config::use_inference` with `models`.
+    pub(crate) use_inference: i32,
 }
 
 /// Fixed parameter sets users commonly pick, to put the tuner in context.
@@ -68,6 +74,26 @@ struct Scored {
     params: Used,
     #[serde(skip_serializing_if = "Option::is_none")]
     tuning_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inference: Option<InferenceJson>,
+}
+
+/// What the model did in a run with `--models` (inside `"btune"`).
+#[derive(Serialize)]
+struct InferenceJson {
+    /// Chunks whose parameters the model predicted.
+    chunks: u64,
+    /// Mean microseconds per inferred chunk computing features.
+    feature_us: f64,
+    /// Mean microseconds per inferred chunk running the network.
+    inference_us: f64,
+    /// The first chunk's prediction.
+    first_predicted: String,
+    /// Whether it is the oracle's category (top-1 hit).
+    first_is_oracle: bool,
+    /// The oracle's utility minus that of the first prediction's parameters
+    /// used for the whole dataset (no tuning work counted).
+    first_predicted_regret: f64,
 }
 
 #[derive(Serialize)]
@@ -107,35 +133,7 @@ fn scored(
         utility: objective.utility(o, ranges),
         params,
         tuning_s,
-    }
-}
-
-/// Per-chunk outcomes of parameter sets on one dataset, measured once.
-struct Timings<'a> {
-    chunks: Vec<&'a [u8]>,
-    typesize: usize,
-    reps: usize,
-    by_params: HashMap<Params, Vec<Outcome>>,
-}
-
-impl Timings<'_> {
-    fn chunk(&mut self, p: &Params, i: usize) -> Result<Outcome> {
-        if let Some(v) = self.by_params.get(p) {
-            return Ok(v[i]);
-        }
-        time_chunk(self.chunks[i], self.typesize, p, self.reps)
-    }
-
-    fn all(&mut self, p: &Params) -> Result<&Vec<Outcome>> {
-        if !self.by_params.contains_key(p) {
-            let v = self
-                .chunks
-                .iter()
-                .map(|c| time_chunk(c, self.typesize, p, self.reps))
-                .collect::<Result<Vec<_>>>()?;
-            self.by_params.insert(*p, v);
-        }
-        Ok(&self.by_params[p])
+        inference: None,
     }
 }
 
@@ -150,14 +148,7 @@ pub(crate) fn run(opts: &BenchOptions) -> Result<()> {
         .iter()
         .map(|(n, p)| Ok((*n, p.parse::<Params>()?.with_threads(opts.nthreads))))
         .collect::<Result<_>>()?;
-    let grid_len: usize = datasets
-        .iter()
-        .map(|(d, _)| grid::oracle_grid(d.typesize).len())
-        .sum();
-    let bar = ProgressBar::new(grid_len as u64);
-    bar.set_style(ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:40}] {pos}/{len} {msg}",
-    )?);
+    let bar = grid_progress(&datasets)?;
     let mut records = Vec::new();
     for (d, path) in &datasets {
         let data = corpus::load(d, path)?;
@@ -186,43 +177,19 @@ fn bench_dataset(
     bar: &ProgressBar,
 ) -> Result<Vec<Record>> {
     let chunks = corpus::chunks(data, d.typesize, opts.chunk_bytes);
-    let reps = reps_for(chunks[0].len());
-    let mut timings = Timings {
+    let mut timings = Sweep::new(
+        &d.name,
         chunks,
-        typesize: d.typesize,
-        reps,
-        by_params: HashMap::new(),
-    };
+        opts.chunk_bytes,
+        d.typesize,
+        opts.nthreads,
+        opts.grid_cache.as_deref(),
+    )?;
     let grid_points: Vec<Params> = grid::oracle_grid(d.typesize)
         .into_iter()
         .map(|p| p.with_threads(opts.nthreads))
         .collect();
-    let cache_file = opts.grid_cache.as_ref().map(|dir| {
-        dir.join(format!(
-            "{}-{}-{}t.json",
-            d.name,
-            opts.chunk_bytes,
-            opts.nthreads.get()
-        ))
-    });
-    if let Some(f) = cache_file.as_ref().filter(|f| f.is_file()) {
-        let cached: Vec<(Params, Vec<Outcome>)> =
-            serde_json::from_str(&std::fs::read_to_string(f)?)?;
-        timings.by_params.extend(cached);
-    }
-    let mut grid_totals = Vec::with_capacity(grid_points.len());
-    for p in &grid_points {
-        grid_totals.push((*p, total(timings.all(p)?)));
-        bar.inc(1);
-    }
-    if let Some(f) = &cache_file {
-        std::fs::create_dir_all(f.parent().unwrap_or(std::path::Path::new(".")))?;
-        let grid: Vec<(Params, Vec<Outcome>)> = grid_points
-            .iter()
-            .map(|p| (*p, timings.by_params[p].clone()))
-            .collect();
-        std::fs::write(f, serde_json::to_string(&grid)?)?;
-    }
+    let grid_totals = timings.grid(&grid_points, || bar.inc(1))?;
     let mut out = Vec::new();
     for &t in &opts.tradeoffs {
         let objective = Objective::new(t, opts.perf_mode);
@@ -245,11 +212,14 @@ fn bench_dataset(
             tradeoff: t,
             perf_mode: opts.perf_mode,
             max_threads: opts.nthreads,
+            models_dir: opts.models.clone(),
+            use_inference: opts.use_inference,
             ..Config::default()
         };
         let tuner = Tuner::new(config, d.typesize)?;
         let mut per_chunk = Vec::new();
         let mut first_params = None;
+        let mut first_predicted = None;
         for (i, chunk) in timings.chunks.clone().into_iter().enumerate() {
             let c = tuner.compress(chunk, ChunkFormat::Chunk)?;
             ensure!(
@@ -258,6 +228,9 @@ fn bench_dataset(
                 d.name
             );
             first_params.get_or_insert(c.params);
+            if c.readapt == Readapt::Inference {
+                first_predicted.get_or_insert(c.params);
+            }
             per_chunk.push(timings.chunk(&c.params, i)?);
         }
         let stats = tuner.stats();
@@ -291,7 +264,24 @@ fn bench_dataset(
                 ),
             );
         }
-        let btune = scored(
+        let inference = match (&opts.models, first_predicted) {
+            (Some(_), Some(p)) => {
+                let whole = total(timings.all(&p)?);
+                #[allow(clippy::cast_precision_loss)]
+                let n = stats.inferences.max(1) as f64;
+                Some(InferenceJson {
+                    chunks: stats.inferences,
+                    feature_us: 1e6 * stats.feature_time / n,
+                    inference_us: 1e6 * stats.inference_time / n,
+                    first_predicted: p.to_string(),
+                    first_is_oracle: Category::of(&p) == Category::of(&oracle_p),
+                    first_predicted_regret: objective.utility(&oracle_o, &ranges)
+                        - objective.utility(&whole, &ranges),
+                })
+            }
+            _ => None,
+        };
+        let mut btune = scored(
             &btune_o,
             &objective,
             &ranges,
@@ -301,6 +291,7 @@ fn bench_dataset(
             },
             Some(tuning),
         );
+        btune.inference = inference;
         let oracle = scored(
             &oracle_o,
             &objective,

@@ -1,5 +1,6 @@
 //! `btune`: advise Blosc2 parameters for a file, benchmark the tuner against
-//! the best fixed parameters, demonstrate tuned compression, and (features
+//! the best fixed parameters, train models on a corpus, demonstrate tuned
+//! compression, and (features
 //! `hdf5` and `zarr`, on by default) recompress and inspect HDF5 files and
 //! Zarr arrays.
 
@@ -7,11 +8,11 @@ mod advise;
 mod bench;
 #[cfg(any(feature = "hdf5", feature = "zarr"))]
 mod chunk_census;
-mod corpus;
 mod demo;
 #[cfg(feature = "hdf5")]
 mod h5;
-mod measure;
+mod model;
+mod train;
 #[cfg(feature = "zarr")]
 mod zarr;
 
@@ -76,6 +77,71 @@ enum Command {
         /// tuner; figures should come from runs without it).
         #[arg(long)]
         grid_cache: Option<PathBuf>,
+        /// Tune with the models in this directory (`btune train` writes
+        /// them); their results go into the JSON under "btune".
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// With --models: N > 0 infers on the first N chunks then tunes,
+        /// -1 infers on every chunk.
+        #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+        use_inference: i32,
+    },
+    /// Train models on a corpus: sweep the grid over its chunks, label the
+    /// best parameters at 11 tradeoffs per performance mode, fit one network
+    /// per mode and write a model directory (model_comp.tflite + .json, ...).
+    Train {
+        /// manifest.json of a corpus (../shared/corpus/build.py).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The model directory to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+        /// Chunk size in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        chunk_bytes: usize,
+        /// Performance modes to train (repeatable).
+        #[arg(long = "perf-mode", value_parser = parse_perf_mode,
+              default_values_t = [PerfMode::Comp, PerfMode::Decomp, PerfMode::Balanced])]
+        perf_modes: Vec<PerfMode>,
+        /// Datasets swept and evaluated but not trained on (repeatable).
+        #[arg(long)]
+        holdout: Vec<String>,
+        /// Only these datasets (repeatable; held-out ones are kept).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Keep grid timings here and reuse them (shared with `btune bench`).
+        #[arg(long)]
+        grid_cache: Option<PathBuf>,
+        /// Hidden layer widths (repeatable; none: softmax regression).
+        #[arg(long = "hidden", default_values_t = [16])]
+        hidden: Vec<usize>,
+        /// Optimiser steps (full batch).
+        #[arg(long, default_value_t = 300)]
+        epochs: usize,
+        /// Seed of the initial weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Softmax temperature of the targets in utility units (0: one-hot
+        /// labels of the best category).
+        #[arg(long, default_value_t = 0.05)]
+        temperature: f64,
+        /// Make every grid point a category (default: only the points that
+        /// are best for some chunk at some tradeoff).
+        #[arg(long)]
+        all_categories: bool,
+        /// Keep at most this many categories, chosen greedily for the
+        /// lowest mean regret on the training chunks (0: keep all).
+        #[arg(long, default_value_t = 0)]
+        max_categories: usize,
+        /// Train on at most this many chunks per dataset, evenly spaced
+        /// (0: all), so that big datasets do not outweigh small ones.
+        #[arg(long, default_value_t = 0)]
+        chunks_per_dataset: usize,
+    },
+    /// Model directories: show a model, run its network on input rows.
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
     },
     /// Tuned compression of built-in sample data, with the trace on stderr.
     Demo {
@@ -130,7 +196,12 @@ fn main() -> Result<()> {
             json,
             only,
             grid_cache,
+            models,
+            use_inference,
         } => {
+            if use_inference < -1 {
+                bail!("--use-inference {use_inference}: expected -1, 0 or a positive count");
+            }
             if let Some(t) = tradeoffs.iter().find(|t| !(0.0..=1.0).contains(*t)) {
                 bail!("--tradeoff {t} is outside [0, 1]");
             }
@@ -146,8 +217,56 @@ fn main() -> Result<()> {
                 json,
                 only,
                 grid_cache,
+                models,
+                use_inference,
             })
         }
+        Command::Train {
+            manifest,
+            out,
+            chunk_bytes,
+            perf_modes,
+            holdout,
+            only,
+            grid_cache,
+            hidden,
+            epochs,
+            seed,
+            temperature,
+            all_categories,
+            max_categories,
+            chunks_per_dataset,
+        } => {
+            if !(temperature >= 0.0 && temperature.is_finite()) {
+                bail!("--temperature {temperature} must be a finite number >= 0");
+            }
+            if hidden.contains(&0) {
+                bail!("--hidden widths must be positive");
+            }
+            let fit = btune_train::fit::FitOptions {
+                mlp: btune_train::mlp::TrainOptions {
+                    hidden,
+                    epochs,
+                    seed,
+                    ..btune_train::mlp::TrainOptions::default()
+                },
+                temperature,
+                all_categories,
+                max_categories,
+                chunks_per_dataset,
+            };
+            train::run(&train::TrainOptions {
+                manifest,
+                out,
+                chunk_bytes: chunk_bytes.max(1),
+                perf_modes,
+                holdout,
+                only,
+                grid_cache,
+                fit,
+            })
+        }
+        Command::Model { command } => model::run(command),
         Command::Demo { tradeoff } => {
             if !(0.0..=1.0).contains(&tradeoff) {
                 bail!("--tradeoff {tradeoff} is outside [0, 1]");

@@ -131,11 +131,12 @@ pub struct Config {
     pub bandwidth: Option<f64>,
     /// When to readapt. Default [`Behaviour::default`].
     pub behaviour: Behaviour,
-    /// Inference use (`BTUNE_USE_INFERENCE`): N > 0 infers on the first N
-    /// chunks then tunes, -1 on every chunk, 0 never. Default 0 (no models
-    /// are loaded by this crate yet).
+    /// Inference use (`BTUNE_USE_INFERENCE`) when `models_dir` is set:
+    /// N > 0 infers on the first N chunks then tunes, -1 on every chunk, 0
+    /// never. Default 0; [`Config::from_env`] makes it -1 when
+    /// `BTUNE_MODELS_DIR` is set without `BTUNE_USE_INFERENCE` (BTune's rule).
     pub use_inference: i32,
-    /// Where models live (`BTUNE_MODELS_DIR`). Default none.
+    /// Where models live (`BTUNE_MODELS_DIR`; [`crate::model`]). Default none.
     pub models_dir: Option<PathBuf>,
     /// The most threads a parameter set may use. Default 1.
     pub max_threads: Threads,
@@ -174,7 +175,7 @@ pub struct EnvWarning {
     /// Its value.
     pub value: String,
     /// Why it is invalid.
-    pub reason: &'static str,
+    pub reason: String,
     /// The value used instead, as text.
     pub used: String,
 }
@@ -241,11 +242,32 @@ impl Config {
     /// channel if a logger takes warnings, else on stderr: never silently.
     #[must_use]
     pub fn from_env() -> Config {
-        let (config, warnings) = Config::from_vars(|name| std::env::var(name).ok());
+        let (mut config, mut warnings) = Config::from_vars(|name| std::env::var(name).ok());
+        warnings.extend(config.drop_unusable_models());
         for w in warnings {
             report_once(&w);
         }
         config
+    }
+
+    /// Checks that `models_dir` holds a usable model for the performance
+    /// mode when inference is on; if not, forgets the directory and says
+    /// why (as a `BTUNE_MODELS_DIR` warning). Loading is cached per process,
+    /// so the tuners made later share the model.
+    pub fn drop_unusable_models(&mut self) -> Option<EnvWarning> {
+        let dir = self
+            .models_dir
+            .as_ref()
+            .filter(|_| self.use_inference != 0)?;
+        let err = crate::model::load_shared(dir, self.perf_mode).err()?;
+        let warning = EnvWarning {
+            variable: "BTUNE_MODELS_DIR",
+            value: dir.display().to_string(),
+            reason: err.to_string(),
+            used: "no models".to_owned(),
+        };
+        self.models_dir = None;
+        Some(warning)
     }
 
     /// The defaults overridden by variables that `get` returns, plus a warning
@@ -263,7 +285,7 @@ impl Config {
                 _ => warnings.push(EnvWarning {
                     variable: var,
                     value: val,
-                    reason: "expected a number in [0, 1]",
+                    reason: "expected a number in [0, 1]".into(),
                     used: c.tradeoff.to_string(),
                 }),
             }
@@ -274,7 +296,7 @@ impl Config {
                 Err(_) => warnings.push(EnvWarning {
                     variable: "BTUNE_PERF_MODE",
                     value: val,
-                    reason: "expected COMP, DECOMP or BALANCED",
+                    reason: "expected COMP, DECOMP or BALANCED".into(),
                     used: c.perf_mode.to_string(),
                 }),
             }
@@ -285,11 +307,14 @@ impl Config {
                 warnings.push(EnvWarning {
                     variable: "BTUNE_MODELS_DIR",
                     value: val,
-                    reason: "expected a directory path",
+                    reason: "expected a directory path".into(),
                     used: "no models".to_owned(),
                 });
             } else {
                 c.models_dir = Some(PathBuf::from(val));
+                // BTune's rule: with models and no BTUNE_USE_INFERENCE,
+                // infer on every chunk.
+                c.use_inference = -1;
             }
         }
         if let Some(val) = get("BTUNE_USE_INFERENCE") {
@@ -298,7 +323,7 @@ impl Config {
                 _ => warnings.push(EnvWarning {
                     variable: "BTUNE_USE_INFERENCE",
                     value: val,
-                    reason: "expected -1, 0 or a positive chunk count",
+                    reason: "expected -1, 0 or a positive chunk count".into(),
                     used: c.use_inference.to_string(),
                 }),
             }
@@ -334,6 +359,19 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn models_dir_alone_turns_inference_on_for_every_chunk() {
+        let (c, w) = Config::from_vars(vars(&[("BTUNE_MODELS_DIR", "/m")]));
+        assert!(w.is_empty());
+        assert_eq!(c.use_inference, -1);
+        let (c, _) = Config::from_vars(vars(&[
+            ("BTUNE_MODELS_DIR", "/m"),
+            ("BTUNE_USE_INFERENCE", "3"),
+        ]));
+        assert_eq!(c.use_inference, 3);
+        assert_eq!(Config::from_vars(vars(&[])).0.use_inference, 0);
     }
 
     #[test]

@@ -90,4 +90,7 @@ pub enum ConfigError {
     /// Invalid parameters.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// The configured model cannot be used.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
 }

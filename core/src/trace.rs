@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::params::Params;
+use crate::tuner::Inferred;
 
 /// Where trace lines go.
 #[derive(Clone)]
@@ -84,6 +85,9 @@ pub struct TraceRow {
     pub readapt: &'static str,
     /// Whether this chunk's parameters became the new winner.
     pub winner: bool,
+    /// The model's prediction for this chunk, if inference chose its
+    /// parameters: shown after the row's cells.
+    pub inference: Option<Inferred>,
 }
 
 const COLUMNS: [(&str, usize); 13] = [
@@ -117,8 +121,12 @@ pub fn header(config: &Config) -> String {
         .bandwidth
         .map_or_else(|| "none".to_owned(), |b| format!("{:.0} MB/s", b / 1e6));
     let names: Vec<String> = COLUMNS.iter().map(|(n, _)| (*n).to_owned()).collect();
+    let models = match (&config.models_dir, config.use_inference) {
+        (Some(dir), n) if n != 0 => format!("Models: {} (use_inference {n})\n", dir.display()),
+        _ => String::new(),
+    };
     format!(
-        "BTune version: btune-rs {} (c-blosc2 {})\nPerformance Mode: {}, Compression tradeoff: {}, Bandwidth: {}\nBehaviour: {}\n{}",
+        "BTune version: btune-rs {} (c-blosc2 {})\nPerformance Mode: {}, Compression tradeoff: {}, Bandwidth: {}\nBehaviour: {}\n{models}{}",
         env!("CARGO_PKG_VERSION"),
         crate::blosc2::version(),
         config.perf_mode,
@@ -147,7 +155,15 @@ pub fn format_row(r: &TraceRow) -> String {
         r.state.to_owned(),
         r.readapt.to_owned(),
         if r.winner { "W" } else { "-" }.to_owned(),
-    ])
+    ]) + &r.inference.map_or_else(String::new, |i| {
+        format!(
+            " category {} (p={:.2}), features {:.1} us, inference {:.1} us",
+            i.prediction.category,
+            i.prediction.probability,
+            i.feature_time.as_secs_f64() * 1e6,
+            i.inference_time.as_secs_f64() * 1e6
+        )
+    })
 }
 
 /// The cells of a trace row (`None` for the header and other lines), in the
@@ -223,6 +239,7 @@ mod tests {
             state: "SOFT",
             readapt: "HARD",
             winner: true,
+            inference: None,
         };
         t.row(&r);
         t.row(&r);

@@ -30,6 +30,8 @@ use crate::blosc2::{self, ChunkFormat};
 use crate::clock::{Clock, MonotonicClock};
 use crate::config::{Config, RepeatMode};
 use crate::error::{CodecError, ConfigError, ParamsError};
+use crate::features::Features;
+use crate::model::{self, Model, Prediction};
 use crate::objective::{Objective, Outcome, PerfMode, Ranges};
 use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
 use crate::sample::block_sample;
@@ -57,6 +59,8 @@ pub enum Readapt {
     Soft,
     /// Full exploration.
     Hard,
+    /// Parameters predicted by a model from the chunk's features.
+    Inference,
 }
 
 impl Readapt {
@@ -65,6 +69,7 @@ impl Readapt {
             Readapt::None => "-",
             Readapt::Soft => "SOFT",
             Readapt::Hard => "HARD",
+            Readapt::Inference => "INFER",
         }
     }
 }
@@ -82,6 +87,19 @@ pub struct Proposal {
     pub new_winner: bool,
     /// Time spent proposing (exploration included).
     pub tuning_time: Duration,
+    /// The model's prediction, when the parameters came from inference.
+    pub inference: Option<Inferred>,
+}
+
+/// A model's prediction for one chunk and what it cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Inferred {
+    /// What the model predicted.
+    pub prediction: Prediction,
+    /// Time computing the chunk's features.
+    pub feature_time: Duration,
+    /// Time running the network.
+    pub inference_time: Duration,
 }
 
 /// One compressed chunk and how it was made.
@@ -118,6 +136,19 @@ pub struct TunerStats {
     pub softs: u64,
     /// Changes in the data detected.
     pub changes: u64,
+    /// Trial compressions of samples run by readapts.
+    pub trials: u64,
+    /// Of those, how many were also decompressed (timed for DECOMP and
+    /// BALANCED modes).
+    pub trial_decompressions: u64,
+    /// Chunks whose parameters a model predicted.
+    pub inferences: u64,
+    /// Seconds computing features for inference.
+    pub feature_time: f64,
+    /// Seconds running the model.
+    pub inference_time: f64,
+    /// Each inferred chunk's predicted category, in chunk order.
+    pub predicted: Vec<usize>,
     /// Chunks per parameter set.
     pub usage: HashMap<Params, u64>,
 }
@@ -153,6 +184,8 @@ const MAX_VERIFIED: usize = 6;
 struct Exploration {
     trials: Vec<Trial>,
     ranges: Ranges,
+    /// Trial compressions run (and how many were also decompressed).
+    counts: TrialCounts,
 }
 
 struct State {
@@ -167,6 +200,11 @@ struct State {
     ranges: Ranges,
     ratio_avg: Option<f64>,
     change_pending: bool,
+    /// Chunks for which inference was started.
+    inferred: u32,
+    /// Whether the winner is a model's prediction (a HARD readapt then
+    /// measures it beside its own candidates).
+    predicted_winner: bool,
     /// Whether the running HARD readapt answers a detected change.
     answering_change: bool,
     change_threshold: f64,
@@ -181,6 +219,8 @@ pub struct Tuner {
     typesize: usize,
     clock: Arc<dyn Clock>,
     trace: Option<Trace>,
+    /// The model for this perf mode, when inference is on.
+    model: Option<Arc<Model>>,
     state: Mutex<State>,
 }
 
@@ -251,8 +291,13 @@ impl Tuner {
             .unwrap_or_else(|| default_start(config.tradeoff));
         winner.cthreads = winner.cthreads.min(config.max_threads);
         winner.dthreads = winner.dthreads.min(config.max_threads);
+        let model = match (&config.models_dir, config.use_inference) {
+            (Some(dir), n) if n != 0 => Some(model::load_shared(dir, config.perf_mode)?),
+            _ => None,
+        };
         let trace = trace.map(|sink| Trace::new(&config, sink));
         Ok(Tuner {
+            model,
             objective: config.objective(),
             typesize,
             clock,
@@ -270,6 +315,8 @@ impl Tuner {
                 change_pending: false,
                 answering_change: false,
                 change_threshold: CHANGE_THRESHOLD,
+                inferred: 0,
+                predicted_winner: false,
                 stats: TunerStats::default(),
             }),
             config,
@@ -344,7 +391,15 @@ impl Tuner {
     /// the data, e.g. a special chunk of zeros) it returns the winner.
     pub fn propose(&self, chunk: Option<&[u8]>) -> Proposal {
         let start = self.now();
-        let (readapt, winner, ranges) = {
+        if let (Some(model), Some(c)) = (&self.model, chunk.filter(|c| !c.is_empty()))
+            && self.reserve_inference()
+        {
+            match self.infer(model, c) {
+                Ok(inferred) => return self.adopt_prediction(inferred, start),
+                Err(e) => log::warn!("btune: model prediction failed ({e}); tuning without it"),
+            }
+        }
+        let (readapt, winner, ranges, predicted) = {
             let mut s = self.state.lock();
             let readapt = match chunk {
                 Some(c) if !c.is_empty() && !s.exploring => self.due_readapt(&mut s, c.len()),
@@ -356,10 +411,12 @@ impl Tuner {
                     s.ranges = Ranges::EMPTY;
                 }
             }
-            (readapt, s.winner, s.ranges)
+            (readapt, s.winner, s.ranges, s.predicted_winner)
         };
         let found = match (readapt, chunk) {
-            (Readapt::Hard, Some(c)) => Some(self.explore_hard(c, ranges)),
+            (Readapt::Hard, Some(c)) => {
+                Some(self.explore_hard(c, ranges, predicted.then_some(winner)))
+            }
             (Readapt::Soft, Some(c)) => Some(self.explore_soft(c, &winner)),
             _ => None,
         };
@@ -369,6 +426,8 @@ impl Tuner {
             s.exploring = false;
         }
         if let Some(found) = found {
+            s.stats.trials += found.counts.compressions;
+            s.stats.trial_decompressions += found.counts.decompressions;
             if !found.ranges.is_empty() {
                 s.ranges.include(found.ranges.ratio.0, found.ranges.speed.0);
                 s.ranges.include(found.ranges.ratio.1, found.ranges.speed.1);
@@ -384,6 +443,7 @@ impl Tuner {
                     s.change_threshold = (2.0 * s.change_threshold).min(2.0);
                 }
                 s.winner = best.params;
+                s.predicted_winner = false;
             }
             s.answering_change = false;
             self.advance(&mut s, readapt);
@@ -395,6 +455,68 @@ impl Tuner {
             readapt,
             new_winner,
             tuning_time: self.now() - start,
+            inference: None,
+        }
+    }
+
+    /// Whether this chunk's parameters come from the model
+    /// (`Config::use_inference`); counts it if so.
+    fn reserve_inference(&self) -> bool {
+        let mut s = self.state.lock();
+        let n = self.config.use_inference;
+        if n < 0 || s.inferred < n.unsigned_abs() {
+            s.inferred += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Features of `chunk` and the model's prediction, timed.
+    fn infer(&self, model: &Model, chunk: &[u8]) -> Result<Inferred, String> {
+        let t0 = self.now();
+        let features = Features::of(chunk, self.typesize);
+        let t1 = self.now();
+        let prediction = model.predict(&features, self.config.tradeoff)?;
+        let t2 = self.now();
+        Ok(Inferred {
+            prediction,
+            feature_time: t1 - t0,
+            inference_time: t2 - t1,
+        })
+    }
+
+    /// Makes a prediction the winner. After the last of `use_inference = N`
+    /// inferred chunks, tuning goes on from it: the readapt cycle starts
+    /// over, its HARD readapt measuring the prediction beside its own
+    /// candidates (a model trained on other data can be wrong about this
+    /// data; the HARD keeps the prediction only if it measures best).
+    fn adopt_prediction(&self, inferred: Inferred, start: Duration) -> Proposal {
+        let mut s = self.state.lock();
+        let params = inferred.prediction.params.with_threads(s.winner.cthreads);
+        let new_winner = params != s.winner;
+        s.winner = params;
+        s.predicted_winner = true;
+        let st = &mut s.stats;
+        st.inferences += 1;
+        st.feature_time += inferred.feature_time.as_secs_f64();
+        st.inference_time += inferred.inference_time.as_secs_f64();
+        st.predicted.push(inferred.prediction.category);
+        let n = self.config.use_inference;
+        if n > 0 && s.inferred == n.unsigned_abs() {
+            s.hards_done = 0;
+            s.softs_done = 0;
+            s.stopped = false;
+            s.waits_left = 0;
+            s.next = Readapt::Hard;
+        }
+        drop(s);
+        Proposal {
+            params,
+            readapt: Readapt::Inference,
+            new_winner,
+            tuning_time: self.now() - start,
+            inference: Some(inferred),
         }
     }
 
@@ -407,7 +529,7 @@ impl Tuner {
         if proposal.params == s.winner && outcome.nbytes > 0 {
             if let Some(avg) = s.ratio_avg
                 && (ratio / avg).ln().abs() > s.change_threshold
-                && proposal.readapt != Readapt::Hard
+                && !matches!(proposal.readapt, Readapt::Hard | Readapt::Inference)
             {
                 s.change_pending = true;
                 s.stats.changes += 1;
@@ -439,6 +561,7 @@ impl Tuner {
                 state: state_name,
                 readapt: proposal.readapt.name(),
                 winner: proposal.new_winner,
+                inference: proposal.inference,
             });
         }
         let spent = proposal.tuning_time + (self.now() - start);
@@ -484,7 +607,9 @@ impl Tuner {
             s.waits_left -= 1;
             return Readapt::None;
         }
-        if over(self.config.tuning_budget) {
+        // The first HARD readapt always runs: until it has, the winner is a
+        // default or a model's guess.
+        if s.stats.hards > 0 && over(self.config.tuning_budget) {
             return Readapt::None;
         }
         s.next
@@ -503,7 +628,7 @@ impl Tuner {
                 s.softs_done += 1;
                 s.stats.softs += 1;
             }
-            Readapt::None => return,
+            Readapt::None | Readapt::Inference => return,
         }
         s.waits_left = b.nwaits_before_readapt;
         s.next = if s.softs_done < b.nsofts_before_hard {
@@ -562,7 +687,9 @@ impl Tuner {
         let t0 = self.now();
         blosc2::compress_into(&sample, self.typesize, &p, &mut bufs.compressed).ok()?;
         let t1 = self.now();
+        bufs.counts.compressions += 1;
         let dtime = if self.objective.perf_mode.needs_decompression() {
+            bufs.counts.decompressions += 1;
             bufs.decompressed.resize(sample.len(), 0);
             let t2 = self.now();
             blosc2::decompress_into(&bufs.compressed, &mut bufs.decompressed, p.dthreads.as_c())
@@ -611,20 +738,18 @@ impl Tuner {
     /// A HARD readapt (stages in `search`): measure filters and anchors,
     /// predict the grid from them, then measure the best predicted candidate
     /// while it could beat the best measured one.
-    fn explore_hard(&self, chunk: &[u8], prior: Ranges) -> Exploration {
+    fn explore_hard(&self, chunk: &[u8], prior: Ranges, seed: Option<Params>) -> Exploration {
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
         // Exploration runs single-threaded; `with_threads` then tries more.
-        self.run_trials(
-            chunk,
-            &search::filter_stage(self.typesize),
-            &mut bufs,
-            &mut trials,
-        );
+        let mut first = search::filter_stage(self.typesize);
+        first.extend(seed.map(|p| p.with_threads(Threads::ONE)));
+        self.run_trials(chunk, &first, &mut bufs, &mut trials);
         if trials.is_empty() {
             return Exploration {
                 trials,
                 ranges: prior,
+                counts: bufs.counts,
             };
         }
         let mut by_ratio = trials.clone();
@@ -661,7 +786,11 @@ impl Tuner {
         }
         let ranges = self.ranges_of(ranges, &trials);
         let trials = self.with_threads(chunk, trials, &ranges, &mut bufs);
-        Exploration { trials, ranges }
+        Exploration {
+            trials,
+            ranges,
+            counts: bufs.counts,
+        }
     }
 
     /// A SOFT readapt around `winner`.
@@ -675,7 +804,11 @@ impl Tuner {
             &mut trials,
         );
         let ranges = self.ranges_of(Ranges::EMPTY, &trials);
-        Exploration { trials, ranges }
+        Exploration {
+            trials,
+            ranges,
+            counts: bufs.counts,
+        }
     }
 
     /// After a HARD readapt, the best candidate with more threads, where
@@ -741,6 +874,13 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
 struct TrialBuffers {
     compressed: Vec<u8>,
     decompressed: Vec<u8>,
+    counts: TrialCounts,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct TrialCounts {
+    compressions: u64,
+    decompressions: u64,
 }
 
 #[cfg(test)]

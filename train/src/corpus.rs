@@ -8,11 +8,15 @@ use serde::Deserialize;
 
 /// One dataset of a manifest.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Dataset {
-    pub(crate) name: String,
-    pub(crate) file: String,
-    pub(crate) typesize: usize,
-    pub(crate) nbytes: u64,
+pub struct Dataset {
+    /// Its name.
+    pub name: String,
+    /// Its raw file, relative to the manifest.
+    pub file: String,
+    /// Bytes per element.
+    pub typesize: usize,
+    /// The file's size.
+    pub nbytes: u64,
 }
 
 #[derive(Deserialize)]
@@ -21,7 +25,10 @@ struct Manifest {
 }
 
 /// The datasets of a manifest, with their files' full paths.
-pub(crate) fn read_manifest(path: &Path) -> Result<Vec<(Dataset, PathBuf)>> {
+///
+/// # Errors
+/// If the manifest cannot be read or parsed.
+pub fn read_manifest(path: &Path) -> Result<Vec<(Dataset, PathBuf)>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading manifest {}", path.display()))?;
     let m: Manifest = serde_json::from_str(&text)
@@ -37,7 +44,10 @@ pub(crate) fn read_manifest(path: &Path) -> Result<Vec<(Dataset, PathBuf)>> {
 }
 
 /// Reads a dataset and checks its size against the manifest.
-pub(crate) fn load(d: &Dataset, path: &Path) -> Result<Vec<u8>> {
+///
+/// # Errors
+/// If the file cannot be read or its size differs from the manifest's.
+pub fn load(d: &Dataset, path: &Path) -> Result<Vec<u8>> {
     let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if data.len() as u64 != d.nbytes {
         bail!(
@@ -52,7 +62,7 @@ pub(crate) fn load(d: &Dataset, path: &Path) -> Result<Vec<u8>> {
 
 /// Splits `data` into chunks of about `chunk_bytes`, each a whole number of
 /// elements (the last may be shorter).
-pub(crate) fn chunks(data: &[u8], typesize: usize, chunk_bytes: usize) -> Vec<&[u8]> {
+pub fn chunks(data: &[u8], typesize: usize, chunk_bytes: usize) -> Vec<&[u8]> {
     let size = (chunk_bytes / typesize).max(1) * typesize;
     data.chunks(size).collect()
 }

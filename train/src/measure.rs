@@ -9,18 +9,16 @@ use btune_core::{Outcome, Params, blosc2};
 
 /// How often to repeat each timing: more for small data, whose single
 /// timings are dominated by noise.
-pub(crate) fn reps_for(nbytes: usize) -> usize {
+pub fn reps_for(nbytes: usize) -> usize {
     (4 * 1024 * 1024 / nbytes.max(1)).clamp(1, 16)
 }
 
 /// Compresses and decompresses one chunk with `params`, checking the round
 /// trip, and returns the fastest times.
-pub(crate) fn time_chunk(
-    chunk: &[u8],
-    typesize: usize,
-    params: &Params,
-    reps: usize,
-) -> Result<Outcome> {
+///
+/// # Errors
+/// If c-blosc2 fails or the chunk does not round-trip.
+pub fn time_chunk(chunk: &[u8], typesize: usize, params: &Params, reps: usize) -> Result<Outcome> {
     let mut compressed = Vec::new();
     let mut ctime = f64::INFINITY;
     for _ in 0..reps {
@@ -45,7 +43,7 @@ pub(crate) fn time_chunk(
 }
 
 /// The sum of outcomes.
-pub(crate) fn total(outcomes: &[Outcome]) -> Outcome {
+pub fn total(outcomes: &[Outcome]) -> Outcome {
     outcomes.iter().fold(
         Outcome {
             nbytes: 0,

@@ -1,0 +1,150 @@
+//! The grid swept over one dataset's chunks: per parameter set, each chunk's
+//! measured outcome, timed once (see [`crate::measure`]) and optionally kept
+//! in a cache directory. `btune bench` and `btune train` share it, and its
+//! cache: a grid timed for one serves the other.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use btune_core::{Outcome, Params, Threads, grid};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use btune_core::features::Features;
+
+use crate::corpus::Dataset;
+use crate::labels::ChunkRecord;
+use crate::measure::{reps_for, time_chunk, total};
+
+/// A progress bar over the grid points of every dataset (one tick per
+/// point swept over a dataset's chunks), on stderr.
+///
+/// # Errors
+/// Never in practice (the template is fixed).
+pub fn grid_progress(datasets: &[(Dataset, PathBuf)]) -> Result<ProgressBar> {
+    let points: usize = datasets
+        .iter()
+        .map(|(d, _)| grid::oracle_grid(d.typesize).len())
+        .sum();
+    let bar = ProgressBar::new(points as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "grid {elapsed_precise} [{bar:40}] {pos}/{len} {msg}",
+    )?);
+    Ok(bar)
+}
+
+/// Per-chunk outcomes of parameter sets on one dataset.
+pub struct Sweep<'a> {
+    /// The dataset's chunks.
+    pub chunks: Vec<&'a [u8]>,
+    /// Bytes per element.
+    pub typesize: usize,
+    reps: usize,
+    by_params: HashMap<Params, Vec<Outcome>>,
+    cache_file: Option<PathBuf>,
+}
+
+impl<'a> Sweep<'a> {
+    /// A sweep of the dataset `name` cut into `chunks` of `chunk_bytes`
+    /// (the last may be shorter); with `cache_dir`, outcomes kept there by an
+    /// earlier run (same dataset, chunk size and threads) are reused.
+    ///
+    /// # Errors
+    /// If a cache file exists but cannot be read or parsed.
+    pub fn new(
+        name: &str,
+        chunks: Vec<&'a [u8]>,
+        chunk_bytes: usize,
+        typesize: usize,
+        nthreads: Threads,
+        cache_dir: Option<&Path>,
+    ) -> Result<Sweep<'a>> {
+        let cache_file =
+            cache_dir.map(|dir| dir.join(format!("{name}-{chunk_bytes}-{}t.json", nthreads.get())));
+        let mut by_params = HashMap::new();
+        if let Some(f) = cache_file.as_ref().filter(|f| f.is_file()) {
+            let cached: Vec<(Params, Vec<Outcome>)> =
+                serde_json::from_str(&std::fs::read_to_string(f)?)?;
+            by_params.extend(cached.into_iter().filter(|(_, v)| v.len() == chunks.len()));
+        }
+        Ok(Sweep {
+            reps: reps_for(chunks.first().map_or(1, |c| c.len())),
+            chunks,
+            typesize,
+            by_params,
+            cache_file,
+        })
+    }
+
+    /// The outcome of `p` on chunk `i` (measured now unless known).
+    ///
+    /// # Errors
+    /// If c-blosc2 fails or the chunk does not round-trip.
+    pub fn chunk(&mut self, p: &Params, i: usize) -> Result<Outcome> {
+        if let Some(v) = self.by_params.get(p) {
+            return Ok(v[i]);
+        }
+        time_chunk(self.chunks[i], self.typesize, p, self.reps)
+    }
+
+    /// The outcomes of `p` on every chunk, measured once.
+    ///
+    /// # Errors
+    /// As [`Sweep::chunk`].
+    pub fn all(&mut self, p: &Params) -> Result<&Vec<Outcome>> {
+        if !self.by_params.contains_key(p) {
+            let v = self
+                .chunks
+                .iter()
+                .map(|c| time_chunk(c, self.typesize, p, self.reps))
+                .collect::<Result<Vec<_>>>()?;
+            self.by_params.insert(*p, v);
+        }
+        Ok(&self.by_params[p])
+    }
+
+    /// Every point of `grid` over every chunk; `tick` is called after each
+    /// point (for a progress bar). Returns each point's total, and keeps the
+    /// outcomes in the cache directory if there is one.
+    ///
+    /// # Errors
+    /// As [`Sweep::chunk`], or if the cache cannot be written.
+    pub fn grid(
+        &mut self,
+        grid: &[Params],
+        mut tick: impl FnMut(),
+    ) -> Result<Vec<(Params, Outcome)>> {
+        let mut totals = Vec::with_capacity(grid.len());
+        for p in grid {
+            totals.push((*p, total(self.all(p)?)));
+            tick();
+        }
+        if let Some(f) = &self.cache_file {
+            std::fs::create_dir_all(f.parent().unwrap_or(Path::new(".")))?;
+            let kept: Vec<(Params, &Vec<Outcome>)> =
+                grid.iter().map(|p| (*p, &self.by_params[p])).collect();
+            std::fs::write(f, serde_json::to_string(&kept)?)?;
+        }
+        Ok(totals)
+    }
+
+    /// One record per chunk: its features and every point of `grid`'s
+    /// outcome on it (measured now unless known).
+    ///
+    /// # Errors
+    /// As [`Sweep::chunk`].
+    pub fn records(&mut self, dataset: &str, grid: &[Params]) -> Result<Vec<ChunkRecord>> {
+        (0..self.chunks.len())
+            .map(|i| {
+                Ok(ChunkRecord {
+                    dataset: dataset.to_owned(),
+                    features: Features::of(self.chunks[i], self.typesize),
+                    grid: grid
+                        .iter()
+                        .map(|p| Ok((*p, self.chunk(p, i)?)))
+                        .collect::<Result<_>>()?,
+                })
+            })
+            .collect()
+    }
+}
