@@ -477,7 +477,7 @@ impl Tuner {
         let t0 = self.now();
         let features = Features::of(chunk, self.typesize);
         let t1 = self.now();
-        let prediction = model.predict(&features, self.config.tradeoff)?;
+        let prediction = model.predict(&features, self.config.tradeoff, self.typesize)?;
         let t2 = self.now();
         Ok(Inferred {
             prediction,

@@ -155,6 +155,9 @@ pub struct Accuracy {
     pub median_regret: f64,
     /// Mean of the same.
     pub mean_regret: f64,
+    /// Mean regret of the best of the three most probable categories: what
+    /// a search that measures only those three would lose.
+    pub top3_mean_regret: f64,
 }
 
 /// Evaluates `model` (run by tract, as the tuner runs it) on `records` at
@@ -172,20 +175,38 @@ pub fn evaluate(
     for &t in tradeoffs {
         let mut hits = 0usize;
         let mut regrets = Vec::new();
+        let mut top3_sum = 0.0;
         for r in records {
-            let p = model.predict(&r.features, t).map_err(anyhow::Error::msg)?;
+            let p = model
+                .predict(&r.features, t, r.typesize)
+                .map_err(anyhow::Error::msg)?;
             let (best, best_u) = r.best(t, mode);
             let predicted = Category::of(&p.params);
             hits += usize::from(predicted == best);
             let u = r.utilities(t, mode);
             // A category the chunk's grid lacks (a shuffle on typesize 1)
             // counts as the worst point.
-            let pu = r
-                .grid
+            let worst = u.iter().copied().fold(f64::INFINITY, f64::min);
+            let utility_of = |c: Category| {
+                r.grid
+                    .iter()
+                    .position(|(q, _)| Category::of(q) == c)
+                    .map_or(worst, |i| u[i])
+            };
+            regrets.push(best_u - utility_of(predicted));
+            let probs = model
+                .run(&model.meta().input(&r.features.0, t))
+                .map_err(anyhow::Error::msg)?;
+            let mut order: Vec<usize> = (0..probs.len())
+                .filter(|&i| model.categories()[i].filter.is_effective(r.typesize))
+                .collect();
+            order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+            let top3 = order
                 .iter()
-                .position(|(q, _)| Category::of(q) == predicted)
-                .map_or_else(|| u.iter().copied().fold(f64::INFINITY, f64::min), |i| u[i]);
-            regrets.push(best_u - pu);
+                .take(3)
+                .map(|&i| utility_of(Category::of(&model.categories()[i])))
+                .fold(f64::NEG_INFINITY, f64::max);
+            top3_sum += best_u - top3;
         }
         regrets.sort_by(f64::total_cmp);
         #[allow(clippy::cast_precision_loss)]
@@ -197,6 +218,7 @@ pub fn evaluate(
             top1: hits as f64 / n,
             median_regret: regrets.get(regrets.len() / 2).copied().unwrap_or(0.0),
             mean_regret: regrets.iter().sum::<f64>() / n,
+            top3_mean_regret: top3_sum / n,
         });
     }
     Ok(out)

@@ -14,6 +14,8 @@ pub const TRADEOFFS: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0
 pub struct ChunkRecord {
     /// The dataset the chunk belongs to.
     pub dataset: String,
+    /// Bytes per element.
+    pub typesize: usize,
     /// The chunk's features.
     pub features: Features,
     /// Every grid point's outcome on the chunk.
@@ -185,6 +187,7 @@ mod tests {
         };
         let r = ChunkRecord {
             dataset: "x".into(),
+            typesize: 1,
             features: Features::of(&[0u8; 64], 1),
             grid: vec![(fast, o(500_000, 0.001)), (small, o(200_000, 0.1))],
         };

@@ -138,6 +138,7 @@ impl<'a> Sweep<'a> {
             .map(|i| {
                 Ok(ChunkRecord {
                     dataset: dataset.to_owned(),
+                    typesize: self.typesize,
                     features: Features::of(self.chunks[i], self.typesize),
                     grid: grid
                         .iter()

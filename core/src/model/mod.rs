@@ -32,7 +32,7 @@
 //! model::write(dir.path(), &net, &meta)?;
 //! let model = Model::load(dir.path(), PerfMode::Comp)?;
 //! let features = Features::of(&[0u8; 4096], 4);
-//! assert_eq!(model.predict(&features, 0.5)?.params, zstd);
+//! assert_eq!(model.predict(&features, 0.5, 4)?.params, zstd);
 //! # Ok(()) }
 //! ```
 
@@ -200,19 +200,28 @@ impl Model {
         Ok(probs.to_vec())
     }
 
-    /// The most probable category for a chunk with these features.
+    /// The most probable category for a chunk with these features, among
+    /// those whose filter does something for elements of `typesize` bytes
+    /// (a byte shuffle of single bytes is a copy: such a category would
+    /// stand for another one).
     ///
     /// # Errors
-    /// As [`Model::run`], or if the output holds no finite probability.
-    pub fn predict(&self, features: &Features, tradeoff: f64) -> Result<Prediction, String> {
+    /// As [`Model::run`], or if no category fits the typesize or the output
+    /// holds no finite probability.
+    pub fn predict(
+        &self,
+        features: &Features,
+        tradeoff: f64,
+        typesize: usize,
+    ) -> Result<Prediction, String> {
         let probs = self.run(&self.meta.input(&features.0, tradeoff))?;
         let (category, probability) = probs
             .iter()
             .copied()
             .enumerate()
-            .filter(|(_, p)| p.is_finite())
+            .filter(|(i, p)| p.is_finite() && self.categories[*i].filter.is_effective(typesize))
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .ok_or("the network's output holds no finite probability")?;
+            .ok_or("no category fits this typesize with a finite probability")?;
         Ok(Prediction {
             category,
             params: self.categories[category],

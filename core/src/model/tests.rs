@@ -82,7 +82,7 @@ fn predictions_name_the_most_probable_category() {
     write(dir.path(), &net, &m).unwrap();
     let model = Model::load(dir.path(), PerfMode::Decomp).unwrap();
     let f = Features::of(&[3u8; 10_000], 2);
-    let p = model.predict(&f, 0.3).unwrap();
+    let p = model.predict(&f, 0.3, 2).unwrap();
     let probs = net.forward(&m.input(&f.0, 0.3));
     let best = probs
         .iter()
