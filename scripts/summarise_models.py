@@ -54,6 +54,18 @@ for label, tag in runs.items():
             f" {tuning_share(sel):>12.1f}%"
         )
 print()
+print("The same on the datasets of 4 or more chunks (where tuning follows 3 inferred chunks):")
+for label, tag in runs.items():
+    rs = [r for r in records(tag) if r["nchunks"] >= 4]
+    for t in sorted({r["tradeoff"] for r in rs}):
+        sel = [r for r in rs if r["tradeoff"] == t]
+        print(
+            f"{label:<24} {t:>4} {len(sel):>3} {statistics.median(r['regret'] for r in sel):>14.3f}"
+            f" {max(r['regret'] for r in sel):>11.3f}"
+            f" {statistics.median(r['first_chunk_regret'] for r in sel):>19.3f}"
+            f" {tuning_share(sel):>12.1f}%"
+        )
+print()
 print("First prediction per dataset (inference runs), and cost per inferred chunk:")
 print(f"{'t':>4} {'top-1 (first == oracle)':>24} {'median predicted regret':>24} {'features us':>12} {'inference us':>13}")
 rs = records("infer-1")

@@ -160,11 +160,15 @@ impl Model {
             .iter()
             .filter_map(Category::params)
             .collect();
-        Ok(Model {
+        let model = Model {
             meta,
             categories,
             plan,
-        })
+        };
+        // One run now: tract's first run in a process costs several times a
+        // later one, which would otherwise fall on the first chunk.
+        model.run(&vec![0.0; inputs])?;
+        Ok(model)
     }
 
     /// The metadata.
