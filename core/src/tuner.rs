@@ -7,7 +7,7 @@
 //! chunks with trial parameters: every stored chunk uses the best parameters
 //! known at that moment.
 //!
-//! Readapts follow BTune's vocabulary ([`Behaviour`]): a HARD readapt explores
+//! Readapts follow BTune's vocabulary ([`Behaviour`](crate::Behaviour)): a HARD readapt explores
 //! codec x filter x split then clevel; a SOFT one refines clevel, split and
 //! threads around the winner. The ratio of each stored chunk is watched: when
 //! it departs from the recent ones, the data has changed and a HARD readapt

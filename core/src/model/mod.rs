@@ -1,5 +1,5 @@
 //! Models that predict good parameters for a chunk from its
-//! [`Features`](crate::features::Features) and the tradeoff.
+//! [`crate::features::Features`] and the tradeoff.
 //!
 //! A model directory holds, per performance mode, a network
 //! (`model_comp.tflite`, `model_decomp.tflite`, `model_balanced.tflite`) and
@@ -7,7 +7,7 @@
 //! model directories. BALANCED falls back to the DECOMP model when a
 //! directory has none of its own (BTune ships only the two).
 //!
-//! Networks are read and run with `tract-tflite` and written by [`write`]
+//! Networks are read and run with `tract-tflite` and written by [`write()`]
 //! from a [`Network`]; nothing needs TensorFlow.
 //!
 //! ```
