@@ -106,6 +106,11 @@ enum Command {
         /// Datasets swept and evaluated but not trained on (repeatable).
         #[arg(long)]
         holdout: Vec<String>,
+        /// Another corpus whose datasets are all swept and evaluated, never
+        /// trained on (e.g. the benchmark corpus, for models trained on a
+        /// training corpus).
+        #[arg(long)]
+        eval_manifest: Option<PathBuf>,
         /// Only these datasets (repeatable; held-out ones are kept).
         #[arg(long)]
         only: Vec<String>,
@@ -227,6 +232,7 @@ fn main() -> Result<()> {
             chunk_bytes,
             perf_modes,
             holdout,
+            eval_manifest,
             only,
             grid_cache,
             hidden,
@@ -261,6 +267,7 @@ fn main() -> Result<()> {
                 chunk_bytes: chunk_bytes.max(1),
                 perf_modes,
                 holdout,
+                eval_manifest,
                 only,
                 grid_cache,
                 fit,

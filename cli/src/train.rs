@@ -24,6 +24,7 @@ pub(crate) struct TrainOptions {
     pub(crate) chunk_bytes: usize,
     pub(crate) perf_modes: Vec<PerfMode>,
     pub(crate) holdout: Vec<String>,
+    pub(crate) eval_manifest: Option<PathBuf>,
     pub(crate) only: Vec<String>,
     pub(crate) grid_cache: Option<PathBuf>,
     pub(crate) fit: FitOptions,
@@ -47,6 +48,19 @@ pub(crate) fn run(opts: &TrainOptions) -> Result<()> {
             .any(|(d, _)| !opts.holdout.contains(&d.name)),
         "no datasets left to train on"
     );
+    // Datasets of another corpus are held out whole.
+    let mut held_names = opts.holdout.clone();
+    if let Some(m) = &opts.eval_manifest {
+        for (d, path) in corpus::read_manifest(m)? {
+            ensure!(
+                !datasets.iter().any(|(t, _)| t.name == d.name),
+                "{} is in both manifests",
+                d.name
+            );
+            held_names.push(d.name.clone());
+            datasets.push((d, path));
+        }
+    }
     let bar = grid_progress(&datasets)?;
     let (mut train, mut held) = (Vec::new(), Vec::new());
     for (d, path) in &datasets {
@@ -64,7 +78,7 @@ pub(crate) fn run(opts: &TrainOptions) -> Result<()> {
         let points: Vec<Params> = grid::oracle_grid(d.typesize);
         sweep.grid(&points, || bar.inc(1))?;
         let records = sweep.records(&d.name, &points)?;
-        if opts.holdout.contains(&d.name) {
+        if held_names.contains(&d.name) {
             held.extend(records);
         } else {
             train.extend(records);
