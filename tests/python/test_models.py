@@ -118,3 +118,17 @@ def test_bench_reports_inference(models, corpus):
     assert isinstance(inf["first_is_oracle"], bool)
     # The prediction is a grid point: the oracle is at least as good.
     assert inf["first_predicted_regret"] >= -1e-12
+
+
+def test_train_refuses_bad_selections(corpus, tmp_path):
+    d, _ = corpus
+    m = d / "manifest.json"
+    for args, message in [
+        (["--eval-manifest", m], "is in both manifests"),
+        (["--holdout", "no_such_dataset"], "no such dataset"),
+        (["--only", "mri_u16", "--holdout", "mri_u16"], "no datasets left to train on"),
+    ]:
+        p = subprocess.run([str(BTUNE), "train", "--manifest", str(m), "-o", str(tmp_path / "m"), *map(str, args)],
+                           capture_output=True, text=True)
+        assert p.returncode != 0 and message in p.stderr, (args, p.stderr)
+        assert not (tmp_path / "m").exists(), "nothing is written when the selection is refused"
