@@ -147,8 +147,9 @@ pub struct TunerStats {
     pub feature_time: f64,
     /// Seconds running the model.
     pub inference_time: f64,
-    /// Each inferred chunk's predicted category, in chunk order.
-    pub predicted: Vec<usize>,
+    /// Inferred chunks per predicted category (bounded by the model's
+    /// categories, however many chunks a dataset has).
+    pub predicted: HashMap<usize, u64>,
     /// Chunks per parameter set.
     pub usage: HashMap<Params, u64>,
 }
@@ -501,7 +502,9 @@ impl Tuner {
         st.inferences += 1;
         st.feature_time += inferred.feature_time.as_secs_f64();
         st.inference_time += inferred.inference_time.as_secs_f64();
-        st.predicted.push(inferred.prediction.category);
+        *st.predicted
+            .entry(inferred.prediction.category)
+            .or_insert(0) += 1;
         let n = self.config.use_inference;
         if n > 0 && s.inferred == n.unsigned_abs() {
             s.hards_done = 0;

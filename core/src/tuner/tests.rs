@@ -410,7 +410,7 @@ fn inference_on_every_chunk_stores_the_prediction_without_trials() {
     }
     let st = tuner.stats();
     assert_eq!((st.inferences, st.hards, st.softs), (5, 0, 0));
-    assert_eq!(st.predicted, [1; 5]);
+    assert_eq!(st.predicted, HashMap::from([(1, 5)]));
     assert!(st.feature_time > 0.0 && st.inference_time > 0.0);
     let text = mem.text();
     assert!(text.contains("Models: "), "{text}");
