@@ -114,12 +114,14 @@ impl<'a> Sweep<'a> {
         grid: &[Params],
         mut tick: impl FnMut(),
     ) -> Result<Vec<(Params, Outcome)>> {
+        let known = grid.iter().all(|p| self.by_params.contains_key(p));
         let mut totals = Vec::with_capacity(grid.len());
         for p in grid {
             totals.push((*p, total(self.all(p)?)));
             tick();
         }
-        if let Some(f) = &self.cache_file {
+        // Rewrite the cache only when this sweep measured something new.
+        if let Some(f) = self.cache_file.as_ref().filter(|_| !known) {
             std::fs::create_dir_all(f.parent().unwrap_or(Path::new(".")))?;
             let kept: Vec<(Params, &Vec<Outcome>)> =
                 grid.iter().map(|p| (*p, &self.by_params[p])).collect();
