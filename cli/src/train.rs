@@ -92,9 +92,10 @@ pub(crate) fn run(opts: &TrainOptions) -> Result<()> {
     for &mode in &opts.perf_modes {
         let fitted = fit::fit(&train, mode, &opts.fit)?;
         let mut meta = fitted.meta;
-        model::write(&opts.out, &fitted.network, &meta)?;
-        // Evaluate what was written, read back and run as the tuner runs it.
-        let model = Model::load(&opts.out, mode)?;
+        // Evaluate the encoded network, read back and run as the tuner runs
+        // it; the files are written once, with the figures.
+        let model =
+            Model::from_network(&fitted.network, meta.clone()).map_err(anyhow::Error::msg)?;
         let on_train = fit::evaluate(&model, &train, &REPORTED)?;
         let on_held = fit::evaluate(&model, &held, &REPORTED)?;
         print_rows(mode, "train", &on_train);

@@ -177,9 +177,12 @@ pub fn evaluate(
         let mut regrets = Vec::new();
         let mut top3_sum = 0.0;
         for r in records {
-            let p = model
-                .predict(&r.features, t, r.typesize)
+            let ranked = model
+                .ranked(&r.features, t, r.typesize)
                 .map_err(anyhow::Error::msg)?;
+            let p = ranked
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("no category fits typesize {}", r.typesize))?;
             let (best, best_u) = r.best(t, mode);
             let predicted = Category::of(&p.params);
             hits += usize::from(predicted == best);
@@ -194,17 +197,10 @@ pub fn evaluate(
                     .map_or(worst, |i| u[i])
             };
             regrets.push(best_u - utility_of(predicted));
-            let probs = model
-                .run(&model.meta().input(&r.features.0, t))
-                .map_err(anyhow::Error::msg)?;
-            let mut order: Vec<usize> = (0..probs.len())
-                .filter(|&i| model.categories()[i].filter.is_effective(r.typesize))
-                .collect();
-            order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-            let top3 = order
+            let top3 = ranked
                 .iter()
                 .take(3)
-                .map(|&i| utility_of(Category::of(&model.categories()[i])))
+                .map(|q| utility_of(Category::of(&q.params)))
                 .fold(f64::NEG_INFINITY, f64::max);
             top3_sum += best_u - top3;
         }

@@ -171,6 +171,16 @@ impl Model {
         Ok(model)
     }
 
+    /// The model [`write`] would store for `net` and `meta`, encoded and
+    /// read back in memory: what a tuner would load, without the files.
+    ///
+    /// # Errors
+    /// Why the network does not fit the metadata or cannot be read back.
+    pub fn from_network(net: &Network, meta: ModelMeta) -> Result<Model, String> {
+        fits(net, &meta)?;
+        Model::from_parts(&encode(net, &meta), meta)
+    }
+
     /// The metadata.
     #[must_use]
     pub fn meta(&self) -> &ModelMeta {
@@ -219,18 +229,47 @@ impl Model {
         typesize: usize,
     ) -> Result<Prediction, String> {
         let probs = self.run(&self.meta.input(&features.0, tradeoff))?;
-        let (category, probability) = probs
+        // The first of equally probable categories, as in `ranked`.
+        self.usable(&probs, typesize)
+            .min_by(|a, b| b.probability.total_cmp(&a.probability))
+            .ok_or_else(|| "no category fits this typesize with a finite probability".to_owned())
+    }
+
+    /// Every category [`Model::predict`] could choose for these features,
+    /// most probable first.
+    ///
+    /// # Errors
+    /// As [`Model::run`].
+    pub fn ranked(
+        &self,
+        features: &Features,
+        tradeoff: f64,
+        typesize: usize,
+    ) -> Result<Vec<Prediction>, String> {
+        let probs = self.run(&self.meta.input(&features.0, tradeoff))?;
+        let mut out: Vec<Prediction> = self.usable(&probs, typesize).collect();
+        out.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        Ok(out)
+    }
+
+    /// The categories with a finite probability whose filter does something
+    /// for elements of `typesize` bytes.
+    fn usable<'a>(
+        &'a self,
+        probs: &'a [f32],
+        typesize: usize,
+    ) -> impl Iterator<Item = Prediction> + 'a {
+        probs
             .iter()
-            .copied()
             .enumerate()
-            .filter(|(i, p)| p.is_finite() && self.categories[*i].filter.is_effective(typesize))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .ok_or("no category fits this typesize with a finite probability")?;
-        Ok(Prediction {
-            category,
-            params: self.categories[category],
-            probability,
-        })
+            .filter(move |(i, p)| {
+                p.is_finite() && self.categories[*i].filter.is_effective(typesize)
+            })
+            .map(|(category, &probability)| Prediction {
+                category,
+                params: self.categories[category],
+                probability,
+            })
     }
 }
 
@@ -268,28 +307,35 @@ fn widths(plan: &TypedRunnableModel) -> Result<(usize, usize), String> {
 /// [`ModelError`] if the network does not match the metadata or a file
 /// cannot be written.
 pub fn write(dir: &Path, net: &Network, meta: &ModelMeta) -> Result<(), ModelError> {
-    if !net.is_consistent()
-        || net.inputs() != NFEATURES + 1
-        || net.outputs() != meta.categories.len()
-    {
-        return Err(ModelError::new(
-            dir,
-            format!(
-                "network ({} inputs, {} outputs) does not fit {} features + tradeoff and {} categories",
-                net.inputs(),
-                net.outputs(),
-                NFEATURES,
-                meta.categories.len()
-            ),
-        ));
-    }
+    fits(net, meta).map_err(|r| ModelError::new(dir, r))?;
     let (tfl, json) = files(dir, meta.perf_mode);
     std::fs::create_dir_all(dir).map_err(|e| ModelError::new(dir, e.to_string()))?;
-    let bytes = tflite::write(net, &format!("btune-rs {} model", meta.perf_mode));
-    std::fs::write(&tfl, bytes).map_err(|e| ModelError::new(&tfl, e.to_string()))?;
+    std::fs::write(&tfl, encode(net, meta)).map_err(|e| ModelError::new(&tfl, e.to_string()))?;
     let text =
         serde_json::to_string_pretty(meta).map_err(|e| ModelError::new(&json, e.to_string()))?;
     std::fs::write(&json, text + "\n").map_err(|e| ModelError::new(&json, e.to_string()))
+}
+
+/// Whether `net` can serve as the network of `meta`'s model.
+fn fits(net: &Network, meta: &ModelMeta) -> Result<(), String> {
+    if net.is_consistent()
+        && net.inputs() == NFEATURES + 1
+        && net.outputs() == meta.categories.len()
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "network ({} inputs, {} outputs) does not fit {} features + tradeoff and {} categories",
+        net.inputs(),
+        net.outputs(),
+        NFEATURES,
+        meta.categories.len()
+    ))
+}
+
+/// The `.tflite` bytes of `meta`'s network (which [`fits`]).
+fn encode(net: &Network, meta: &ModelMeta) -> Vec<u8> {
+    tflite::write(net, &format!("btune-rs {} model", meta.perf_mode))
 }
 
 /// Models already loaded in this process, by directory and mode: every
