@@ -45,28 +45,23 @@ print("(median regret: median of the folds' medians)")
 print()
 print("btune bench on held-out datasets (COMP, 1 MiB chunks, one thread):")
 print(f"{'run':<24} {'t':>4} {'n':>3} {'median regret':>14} {'max regret':>11} {'median first-chunk':>19} {'tuning/ctime':>13}")
-for label, tag in runs.items():
-    rs = records(tag)
-    for t in sorted({r["tradeoff"] for r in rs}):
-        sel = [r for r in rs if r["tradeoff"] == t]
-        print(
-            f"{label:<24} {t:>4} {len(sel):>3} {statistics.median(r['regret'] for r in sel):>14.3f}"
-            f" {max(r['regret'] for r in sel):>11.3f}"
-            f" {statistics.median(r['first_chunk_regret'] for r in sel):>19.3f}"
-            f" {tuning_share(sel):>12.1f}%"
-        )
+def bench_rows(min_chunks):
+    for label, tag in runs.items():
+        rs = [r for r in records(tag) if r["nchunks"] >= min_chunks]
+        for t in sorted({r["tradeoff"] for r in rs}):
+            sel = [r for r in rs if r["tradeoff"] == t]
+            print(
+                f"{label:<24} {t:>4} {len(sel):>3} {statistics.median(r['regret'] for r in sel):>14.3f}"
+                f" {max(r['regret'] for r in sel):>11.3f}"
+                f" {statistics.median(r['first_chunk_regret'] for r in sel):>19.3f}"
+                f" {tuning_share(sel):>12.1f}%"
+            )
+
+
+bench_rows(1)
 print()
 print("The same on the datasets of 4 or more chunks (where tuning follows 3 inferred chunks):")
-for label, tag in runs.items():
-    rs = [r for r in records(tag) if r["nchunks"] >= 4]
-    for t in sorted({r["tradeoff"] for r in rs}):
-        sel = [r for r in rs if r["tradeoff"] == t]
-        print(
-            f"{label:<24} {t:>4} {len(sel):>3} {statistics.median(r['regret'] for r in sel):>14.3f}"
-            f" {max(r['regret'] for r in sel):>11.3f}"
-            f" {statistics.median(r['first_chunk_regret'] for r in sel):>19.3f}"
-            f" {tuning_share(sel):>12.1f}%"
-        )
+bench_rows(4)
 print()
 print("First prediction per dataset (inference runs), and cost per inferred chunk:")
 print(f"{'t':>4} {'top-1 (first == oracle)':>24} {'median predicted regret':>24} {'features us':>12} {'inference us':>13}")
