@@ -91,7 +91,7 @@ def test_litert_and_tract_agree(models, mode):
     tract = np.array([json.loads(line) for line in text.splitlines()])
     assert tract.shape == reference.shape
     np.testing.assert_allclose(tract, reference, atol=1e-5, rtol=0)
-    # Real distributions, and not all the same answer.
+    # Each row is a probability distribution.
     np.testing.assert_allclose(reference.sum(axis=1), 1.0, atol=1e-5)
 
 
