@@ -1,52 +1,79 @@
-//! Samples of a chunk for trial compressions: a few whole blocks, each of the
-//! size the candidate would really use on this chunk, taken at evenly spaced
-//! block-aligned places. Whole blocks matter: redundancy often spans more
-//! than a small slice (rows that repeat across a field), and c-blosc2 only
-//! finds matches within a block.
+//! The sample a readapt's trials compress: a few evenly spaced pieces of the
+//! chunk, the same bytes for every candidate. Sharing one sample is what
+//! makes trials comparable: a chunk whose start is all zeros and whose middle
+//! is noise must not look 1000x compressible to one candidate and 5x to
+//! another because each looked at different blocks. Spread-out pieces show
+//! a chunk's variety; each candidate compresses them with the blocks it
+//! would use on the chunk, up to the sample's length.
 
 use std::borrow::Cow;
 
-/// The size a sample of this chunk aims for: a sixteenth of the chunk, so
-/// that a trial costs a small fraction of compressing it, within 4-64 KiB.
+/// Pieces a sample is made of, where the chunk is large enough.
+const PIECES: usize = 4;
+
+/// The smallest piece: c-blosc2's smallest automatic blocks are 16 KiB, and
+/// a piece shorter than a block mixes unrelated data into each block.
+const MIN_PIECE: usize = 4 * 1024;
+
+/// The size a sample of this chunk aims for: a thirty-second of the chunk,
+/// so that a trial costs a small fraction of compressing it, within
+/// 4-32 KiB.
 pub(crate) fn sample_target(chunk_len: usize) -> usize {
-    (chunk_len / 16).clamp(4 * 1024, 64 * 1024)
+    (chunk_len / 32).clamp(4 * 1024, 32 * 1024)
 }
 
-/// A sample of `chunk` for a candidate whose blocks are `blocksize` bytes,
-/// and the block size to compress it with. Small blocks: `sample_target`
-/// worth of whole blocks, evenly spaced. Large blocks: one block from the
-/// middle, cut to twice the target (a truncated block still shows much of
-/// the long-range redundancy, at a bounded cost).
-pub(crate) fn block_sample(chunk: &[u8], blocksize: usize) -> (Cow<'_, [u8]>, usize) {
-    let target = sample_target(chunk.len());
-    let blocksize = blocksize.max(1);
-    if chunk.len() <= target {
-        return (Cow::Borrowed(chunk), blocksize);
+/// The bytes every trial of one readapt compresses, and the length of the
+/// chunk they come from (blocks are sized for the chunk, then cut to the
+/// sample).
+pub(crate) struct Sample<'a> {
+    bytes: Cow<'a, [u8]>,
+    chunk_len: usize,
+}
+
+impl<'a> Sample<'a> {
+    /// `sample_target(chunk.len())` bytes of `chunk` in up to [`PIECES`]
+    /// evenly spaced pieces (first and last included), each a whole number
+    /// of `typesize` elements. A chunk no longer than the target is its own
+    /// sample.
+    pub(crate) fn of(chunk: &'a [u8], typesize: usize) -> Sample<'a> {
+        let target = sample_target(chunk.len());
+        let typesize = typesize.max(1);
+        let count = (target / MIN_PIECE).clamp(1, PIECES);
+        let piece = target / count / typesize * typesize;
+        let bytes = if chunk.len() <= target || piece == 0 {
+            Cow::Borrowed(chunk)
+        } else if count == 1 {
+            let start = (chunk.len() - piece) / 2 / typesize * typesize;
+            Cow::Borrowed(&chunk[start..start + piece])
+        } else {
+            let span = chunk.len() - piece;
+            let mut out = Vec::with_capacity(count * piece);
+            for k in 0..count {
+                let start = span * k / (count - 1) / typesize * typesize;
+                out.extend_from_slice(&chunk[start..start + piece]);
+            }
+            Cow::Owned(out)
+        };
+        Sample {
+            bytes,
+            chunk_len: chunk.len(),
+        }
     }
-    if blocksize >= target {
-        let len = blocksize.min(2 * target).min(chunk.len());
-        // The middle block (or block-sized piece), aligned.
-        let start = (chunk.len() / len / 2 * len).min(chunk.len() - len);
-        return (
-            Cow::Borrowed(&chunk[start..start + len]),
-            blocksize.min(len),
-        );
+
+    /// The sampled bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
-    let nblocks = chunk.len() / blocksize;
-    let count = (target / blocksize).clamp(1, nblocks.max(1));
-    if count == 1 {
-        let i = nblocks / 2;
-        return (
-            Cow::Borrowed(&chunk[i * blocksize..(i + 1) * blocksize]),
-            blocksize,
-        );
+
+    /// Length of the chunk sampled.
+    pub(crate) fn chunk_len(&self) -> usize {
+        self.chunk_len
     }
-    let mut out = Vec::with_capacity(count * blocksize);
-    for k in 0..count {
-        let i = k * (nblocks - 1) / (count - 1);
-        out.extend_from_slice(&chunk[i * blocksize..(i + 1) * blocksize]);
+
+    /// Whether the sample is the whole chunk.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.bytes.len() == self.chunk_len
     }
-    (Cow::Owned(out), blocksize)
 }
 
 #[cfg(test)]
@@ -54,27 +81,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tiny_chunks_are_their_own_sample() {
+    fn small_chunks_are_their_own_sample() {
         let chunk = vec![1u8; 4000];
-        assert_eq!(block_sample(&chunk, 4096).0.len(), chunk.len());
+        let s = Sample::of(&chunk, 4);
+        assert!(s.is_whole());
+        assert_eq!(s.bytes().len(), 4000);
     }
 
     #[test]
-    fn samples_are_a_sixteenth_in_whole_evenly_spaced_blocks() {
-        let chunk: Vec<u8> = (0..1_048_576u32).map(|i| (i / 16384) as u8).collect();
-        let (s, b) = block_sample(&chunk, 16384);
-        assert_eq!((s.len(), b), (4 * 16384, 16384));
-        // First and last blocks are included, each whole.
-        assert!(s[..16384].iter().all(|&x| x == 0));
-        assert!(s[3 * 16384..].iter().all(|&x| x == 63));
-        // One big block from the middle, whole up to two targets.
-        let (s, b) = block_sample(&chunk, 131_072);
-        assert_eq!((s.len(), b), (131_072, 131_072));
-        assert_eq!(s[0], 32);
-        let (s, b) = block_sample(&chunk, 1_048_576);
-        assert_eq!((s.len(), b), (131_072, 131_072));
-        // A 128 KiB chunk aims for 8 KiB.
-        let small = &chunk[..131_072];
-        assert_eq!(block_sample(small, 2048).0.len(), 8192);
+    fn samples_are_a_thirty_second_in_evenly_spaced_pieces() {
+        let chunk: Vec<u8> = (0..1_048_576u32).map(|i| (i / 8192) as u8).collect();
+        let s = Sample::of(&chunk, 8);
+        assert_eq!((s.bytes().len(), s.chunk_len()), (32_768, 1_048_576));
+        // Four 8 KiB pieces: the first and last of the chunk, two between.
+        let b = s.bytes();
+        assert!(b[..8192].iter().all(|&x| x == 0));
+        assert!(b[3 * 8192..].iter().all(|&x| x == 127));
+        // The second starts a third of the way (element-aligned).
+        let third = (1_048_576 - 8192) / 3 / 8 * 8;
+        assert_eq!(&b[8192..2 * 8192], &chunk[third..third + 8192]);
+        // A 256 KiB chunk aims for 8 KiB: two 4 KiB pieces.
+        let small = Sample::of(&chunk[..262_144], 8);
+        assert_eq!(small.bytes().len(), 8192);
+        // Pieces hold whole elements.
+        let odd = Sample::of(&chunk, 12);
+        assert_eq!(odd.bytes().len() % 12, 0);
+        assert!(odd.bytes().len() <= 32_768);
     }
 }

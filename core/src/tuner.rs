@@ -34,7 +34,7 @@ use crate::features::Features;
 use crate::model::{self, Model, Prediction};
 use crate::objective::{Objective, Outcome, PerfMode, Ranges};
 use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
-use crate::sample::block_sample;
+use crate::sample::Sample;
 use crate::search;
 use crate::trace::{Trace, TraceRow, TraceSink};
 
@@ -180,6 +180,11 @@ struct Trial {
 /// The most candidates a HARD readapt measures after its anchors.
 const MAX_VERIFIED: usize = 6;
 
+/// A HARD readapt verifies predicted candidates while its work so far plus
+/// the next trial costs less than this many times compressing the chunk with
+/// that candidate.
+const HARD_BUDGET: f64 = 1.0;
+
 /// What a readapt found: its measured trials and the ranges of everything it
 /// measured or predicted.
 struct Exploration {
@@ -225,16 +230,24 @@ pub struct Tuner {
     state: Mutex<State>,
 }
 
-/// The parameters used before anything is measured: of the grid, the point
-/// with the lowest median regret over the corpus's datasets at this tradeoff
-/// (measured by this project with c-blosc2 2.21, 1 MiB chunks, one thread).
-fn default_start(tradeoff: f64) -> Params {
-    let (codec, filter, clevel) = if tradeoff < 0.6 {
-        (Codec::Lz4, Filter::Bitshuffle, 7)
-    } else if tradeoff < 0.8 {
-        (Codec::Zstd, Filter::None, 3)
-    } else {
-        (Codec::Zstd, Filter::None, 9)
+/// The parameters used before anything is measured, which is for good on
+/// data too small to explore ([`MIN_EXPLORE_BYTES`]): per tradeoff band and
+/// typesize class, the grid point with the lowest mean regret over the
+/// datasets of that size among the 81 of the benchmark and training corpora
+/// (`scripts/training_corpus.py`), measured by this project with c-blosc2
+/// 2.21, one thread. Bytes (typesize 1) and wider elements want different
+/// filters; at a speed-first tradeoff small data is best stored as fast as
+/// possible.
+fn default_start(tradeoff: f64, typesize: usize) -> Params {
+    use Codec::{BloscLz, Lz4, Zstd};
+    use Filter::{Bitshuffle, None as NoFilter};
+    let (codec, filter, clevel) = match (typesize, tradeoff) {
+        (_, t) if t < 0.2 => (BloscLz, NoFilter, 1),
+        (1, t) if t < 0.4 => (Lz4, Bitshuffle, 7),
+        (1, t) if t < 0.6 => (Zstd, Bitshuffle, 1),
+        (_, t) if t < 0.6 => (Lz4, Bitshuffle, 7),
+        (_, t) if t < 0.8 => (Zstd, NoFilter, 3),
+        _ => (Zstd, NoFilter, 9),
     };
     Params::new(
         codec,
@@ -244,10 +257,25 @@ fn default_start(tradeoff: f64) -> Params {
     )
 }
 
-/// The first HARD readapt waits until the dataset has shown this many bytes:
-/// on less, a handful of trials (each needing a new c-blosc2 context, 10 to
-/// 300 us) costs more than compressing the data, and the default does well.
+/// At tradeoff 0.5, the first HARD readapt waits until the dataset has shown
+/// this many bytes: on less, a handful of trials (each needing a new c-blosc2
+/// context, 10 to 100 us) costs more than compressing the data. The objective
+/// weighs speed by `1 - tradeoff` and what trials cost against it grows as
+/// data shrinks, so the threshold goes with the square: at 0.9 a 10 KiB
+/// dataset is worth exploring (its slow, ratio-first compression dwarfs the
+/// trials), at 0.1 only one of 830 KiB or more.
 pub const MIN_EXPLORE_BYTES: u64 = 256 * 1024;
+
+/// [`MIN_EXPLORE_BYTES`] scaled for `tradeoff`.
+fn min_explore_bytes(tradeoff: f64) -> u64 {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let n = (MIN_EXPLORE_BYTES as f64 * (2.0 * (1.0 - tradeoff.clamp(0.0, 1.0))).powi(2)) as u64;
+    n
+}
 
 impl Tuner {
     /// A tuner for elements of `typesize` bytes, timing with the system clock
@@ -289,7 +317,7 @@ impl Tuner {
         }
         let mut winner = config
             .cparams_hint
-            .unwrap_or_else(|| default_start(config.tradeoff));
+            .unwrap_or_else(|| default_start(config.tradeoff, typesize));
         winner.cthreads = winner.cthreads.min(config.max_threads);
         winner.dthreads = winner.dthreads.min(config.max_threads);
         let model = match (&config.models_dir, config.use_inference) {
@@ -533,12 +561,17 @@ impl Tuner {
             if let Some(avg) = s.ratio_avg
                 && (ratio / avg).ln().abs() > s.change_threshold
                 && !matches!(proposal.readapt, Readapt::Hard | Readapt::Inference)
+                && !proposal.new_winner
             {
                 s.change_pending = true;
                 s.stats.changes += 1;
             }
+            // New parameters change the ratio by themselves: it starts a
+            // new baseline instead of signalling changed data.
             s.ratio_avg = Some(match (s.ratio_avg, proposal.readapt) {
-                (Some(avg), Readapt::None | Readapt::Soft) => 0.7 * avg + 0.3 * ratio,
+                (Some(avg), Readapt::None | Readapt::Soft) if !proposal.new_winner => {
+                    0.7 * avg + 0.3 * ratio
+                }
                 _ => ratio,
             });
         }
@@ -587,7 +620,9 @@ impl Tuner {
     /// Whether a readapt is due for a chunk of `len` bytes, and which;
     /// counts waits.
     fn due_readapt(&self, s: &mut State, len: usize) -> Readapt {
-        if s.stats.hards == 0 && s.stats.nbytes + (len as u64) < MIN_EXPLORE_BYTES {
+        if s.stats.hards == 0
+            && s.stats.nbytes + (len as u64) < min_explore_bytes(self.config.tradeoff)
+        {
             return Readapt::None;
         }
         let st = &s.stats;
@@ -665,6 +700,13 @@ impl Tuner {
         })
     }
 
+    /// Seconds a trial of `t`'s parameters takes on `bytes` bytes, at its
+    /// measured or predicted speeds.
+    fn trial_cost(&self, t: &Trial, bytes: usize) -> f64 {
+        let n = bytes as f64;
+        n / t.cspeed.max(1.0) + t.dspeed.map_or(0.0, |d| n / d.max(1.0))
+    }
+
     fn score(&self, t: &Trial, ranges: &Ranges) -> f64 {
         self.objective.score(t.ratio, self.speed(t), ranges)
     }
@@ -677,23 +719,51 @@ impl Tuner {
         r
     }
 
-    /// Compresses (and, if the mode needs it, decompresses) whole blocks of
-    /// `chunk` with `params`, timing with the tuner's clock.
-    fn trial(&self, chunk: &[u8], params: &Params, bufs: &mut TrialBuffers) -> Option<Trial> {
-        let blocksize = blosc2::auto_blocksize(params, self.typesize, chunk.len());
-        let (sample, blocksize) = block_sample(chunk, blocksize);
+    /// Compresses (and, if the mode needs it, decompresses) `sample` with
+    /// `params`, with the blocks they would get on the whole chunk (cut to
+    /// half the sample), timing with the tuner's clock.
+    ///
+    /// The first block is compressed on its own and untimed: a new c-blosc2
+    /// context allocates its codec's state on first use (about 100 us for
+    /// zstd), which a chunk compressed by a warm context never pays. Timing
+    /// it would make every slow-to-start codec look several times slower on
+    /// a small sample than it is on the chunk.
+    fn trial(
+        &self,
+        sample: &Sample<'_>,
+        params: &Params,
+        bufs: &mut TrialBuffers,
+    ) -> Option<Trial> {
+        let bytes = sample.bytes();
+        let ts = self.typesize;
+        let auto = blosc2::auto_blocksize(params, ts, sample.chunk_len());
+        let blocksize = if sample.is_whole() {
+            auto
+        } else {
+            auto.min(bytes.len() / 2 / ts * ts).max(ts)
+        };
         let mut p = *params;
-        if sample.len() < chunk.len() {
-            // Same blocks as the chunk will have (or as much of one as fits).
-            p.blocksize = Blocksize::Bytes(u32::try_from(blocksize).unwrap_or(u32::MAX));
+        p.blocksize = Blocksize::Bytes(u32::try_from(blocksize).unwrap_or(u32::MAX));
+        // Warm-up block, then the rest; a sample of one block is timed cold.
+        let (warm, timed) = if bytes.len() >= 2 * blocksize {
+            bytes.split_at(blocksize)
+        } else {
+            (&bytes[..0], bytes)
+        };
+        let mut cbytes = 0;
+        if !warm.is_empty() {
+            blosc2::compress_into(warm, ts, &p, &mut bufs.compressed).ok()?;
+            // One chunk header for the whole sample, as on the chunk.
+            cbytes += bufs.compressed.len().saturating_sub(blosc2::HEADER_BYTES);
         }
         let t0 = self.now();
-        blosc2::compress_into(&sample, self.typesize, &p, &mut bufs.compressed).ok()?;
+        blosc2::compress_into(timed, ts, &p, &mut bufs.compressed).ok()?;
         let t1 = self.now();
+        cbytes += bufs.compressed.len();
         bufs.counts.compressions += 1;
         let dtime = if self.objective.perf_mode.needs_decompression() {
             bufs.counts.decompressions += 1;
-            bufs.decompressed.resize(sample.len(), 0);
+            bufs.decompressed.resize(timed.len(), 0);
             let t2 = self.now();
             blosc2::decompress_into(&bufs.compressed, &mut bufs.decompressed, p.dthreads.as_c())
                 .ok()?;
@@ -701,29 +771,36 @@ impl Tuner {
         } else {
             None
         };
-        let outcome = Outcome {
-            nbytes: sample.len() as u64,
-            cbytes: bufs.compressed.len() as u64,
+        let timed_outcome = Outcome {
+            nbytes: timed.len() as u64,
+            cbytes: cbytes as u64,
             ctime: (t1 - t0).as_secs_f64(),
             dtime,
         };
+        let outcome = Outcome {
+            nbytes: bytes.len() as u64,
+            ..timed_outcome
+        };
         log::debug!(
-            "trial {params}: {} bytes, ratio {:.3}, {:.1} us",
-            sample.len(),
+            "trial {params}: {} bytes, ratio {:.3}, {:.1} us for {} bytes",
+            bytes.len(),
             outcome.ratio(),
-            outcome.ctime * 1e6
+            outcome.ctime * 1e6,
+            timed.len()
         );
         Some(Trial {
             params: *params,
             ratio: outcome.ratio(),
-            cspeed: outcome.speed(PerfMode::Comp),
-            dspeed: outcome.dtime.map(|_| outcome.speed(PerfMode::Decomp)),
+            cspeed: timed_outcome.speed(PerfMode::Comp),
+            dspeed: timed_outcome
+                .dtime
+                .map(|_| timed_outcome.speed(PerfMode::Decomp)),
         })
     }
 
     fn run_trials(
         &self,
-        chunk: &[u8],
+        sample: &Sample<'_>,
         candidates: &[Params],
         bufs: &mut TrialBuffers,
         out: &mut Vec<Trial>,
@@ -732,7 +809,7 @@ impl Tuner {
             if out.iter().any(|t| t.params == *p) {
                 continue;
             }
-            if let Some(t) = self.trial(chunk, p, bufs) {
+            if let Some(t) = self.trial(sample, p, bufs) {
                 out.push(t);
             }
         }
@@ -742,12 +819,14 @@ impl Tuner {
     /// predict the grid from them, then measure the best predicted candidate
     /// while it could beat the best measured one.
     fn explore_hard(&self, chunk: &[u8], prior: Ranges, seed: Option<Params>) -> Exploration {
+        let started = self.now();
+        let sample = Sample::of(chunk, self.typesize);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
         // Exploration runs single-threaded; `with_threads` then tries more.
         let mut first = search::filter_stage(self.typesize);
         first.extend(seed.map(|p| p.with_threads(Threads::ONE)));
-        self.run_trials(chunk, &first, &mut bufs, &mut trials);
+        self.run_trials(&sample, &first, &mut bufs, &mut trials);
         if trials.is_empty() {
             return Exploration {
                 trials,
@@ -755,9 +834,18 @@ impl Tuner {
                 counts: bufs.counts,
             };
         }
-        let mut by_ratio = trials.clone();
+        // The two best filters by ratio, as lz4 at clevel 1 measured them.
+        let mut by_ratio: Vec<&Trial> = trials
+            .iter()
+            .filter(|t| t.params.clevel == Clevel::MIN && t.params.codec == Codec::Lz4)
+            .collect();
         by_ratio.sort_by(|a, b| b.ratio.total_cmp(&a.ratio));
-        let filters: Vec<Filter> = by_ratio.iter().take(2).map(|t| t.params.filter).collect();
+        let mut filters: Vec<Filter> = Vec::new();
+        for t in by_ratio {
+            if filters.len() < 2 && !filters.contains(&t.params.filter) {
+                filters.push(t.params.filter);
+            }
+        }
 
         let candidates = search::grid_for(&filters);
 
@@ -782,13 +870,23 @@ impl Tuner {
             if self.score(next, &ranges) <= best_measured {
                 break;
             }
-            match self.trial(chunk, &next.params, &mut bufs) {
+            // Verify only while exploring costs less than HARD_BUDGET times
+            // compressing the chunk with the candidate: a candidate that
+            // would compress the chunk in 0.1 ms is not worth a 1 ms search.
+            let budget = HARD_BUDGET * chunk.len() as f64 / next.cspeed.max(1.0);
+            let spent = (self.now() - started).as_secs_f64();
+            if spent + self.trial_cost(next, sample.bytes().len()) > budget {
+                break;
+            }
+            match self.trial(&sample, &next.params, &mut bufs) {
                 Some(t) => trials.push(t),
                 None => break,
             }
         }
+        // The ranges keep the predicted extremes: the objective's ranges are
+        // the whole grid's, most of which is predicted, not measured.
         let ranges = self.ranges_of(ranges, &trials);
-        let trials = self.with_threads(chunk, trials, &ranges, &mut bufs);
+        let trials = self.with_threads(&sample, trials, &ranges, &mut bufs);
         Exploration {
             trials,
             ranges,
@@ -798,10 +896,11 @@ impl Tuner {
 
     /// A SOFT readapt around `winner`.
     fn explore_soft(&self, chunk: &[u8], winner: &Params) -> Exploration {
+        let sample = Sample::of(chunk, self.typesize);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
         self.run_trials(
-            chunk,
+            &sample,
             &search::soft_stage(winner, self.config.max_threads),
             &mut bufs,
             &mut trials,
@@ -818,7 +917,7 @@ impl Tuner {
     /// the caller allows them.
     fn with_threads(
         &self,
-        chunk: &[u8],
+        sample: &Sample<'_>,
         mut trials: Vec<Trial>,
         ranges: &Ranges,
         bufs: &mut TrialBuffers,
@@ -833,7 +932,7 @@ impl Tuner {
             .copied()
         {
             let p = best.params.with_threads(max);
-            if let Some(t) = self.trial(chunk, &p, bufs) {
+            if let Some(t) = self.trial(sample, &p, bufs) {
                 trials.push(t);
             }
         }
