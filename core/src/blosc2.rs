@@ -263,7 +263,7 @@ fn with_dctx<R>(
 
 /// The block size c-blosc2 picks for `params` with automatic block size on a
 /// buffer of `nbytes`: the rule of c-blosc2 2.21's `stune.c`, mirrored so that
-/// the tuner can sample whole blocks of the size the chunk will really use (a
+/// the tuner compresses its samples with the blocks the chunk will really use (a
 /// test checks it against the headers c-blosc2 writes).
 #[must_use]
 pub fn auto_blocksize(params: &Params, typesize: usize, nbytes: usize) -> usize {

@@ -4,13 +4,15 @@
 //!
 //! A HARD readapt, on samples of one chunk:
 //! 1. measures every effective filter pipeline with lz4 at clevel 1 (cheap,
-//!    and the ranking of filters carries over to other codecs);
+//!    and the ranking of filters carries over to other codecs), and
+//!    [`store_probe`];
 //! 2. predicts every grid point (codec x clevel x split) for the two best
 //!    filters by ratio from the nearest measured trial (same codec, else same
 //!    family, else lz4) with a table of relative ratios and speeds
 //!    ([`predict`]), and measures the best predicted point while it could
-//!    beat the best measured one (a few trials at most). Each measurement
-//!    anchors the predictions of its neighbours.
+//!    beat the best measured one (a few trials at most, and no more work
+//!    than compressing the chunk with it once). Each measurement anchors the
+//!    predictions of its neighbours.
 //!
 //! A SOFT readapt tries the winner again with clevel one up and one down, the
 //! other split mode and, where more than one thread is allowed, other thread

@@ -3,7 +3,8 @@
 //! Per chunk a front end asks for parameters ([`Tuner::propose`]), compresses,
 //! and reports what it measured ([`Tuner::report`]); [`Tuner::compress`] does
 //! all three. When a readapt is due, `propose` explores on samples of the
-//! chunk (a few whole blocks per candidate, see `search`), never by storing
+//! chunk (the same few pieces for every candidate, see `sample` and
+//! `search`), never by storing
 //! chunks with trial parameters: every stored chunk uses the best parameters
 //! known at that moment.
 //!

@@ -171,7 +171,7 @@ impl Model {
         Ok(model)
     }
 
-    /// The model [`write`] would store for `net` and `meta`, encoded and
+    /// The model [`write`](fn@write) would store for `net` and `meta`, encoded and
     /// read back in memory: what a tuner would load, without the files.
     ///
     /// # Errors
