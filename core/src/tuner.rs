@@ -181,10 +181,10 @@ struct Trial {
 /// The most candidates a HARD readapt measures after its anchors.
 const MAX_VERIFIED: usize = 6;
 
-/// A HARD readapt verifies predicted candidates while its work so far plus
-/// the next trial costs less than this many times compressing the chunk with
-/// that candidate.
-const HARD_BUDGET: f64 = 1.0;
+/// How far a HARD readapt trusts a prediction: it verifies a candidate only
+/// if the predicted gain in utility, times this, exceeds what the trial
+/// costs in utility.
+const VERIFY_CONFIDENCE: f64 = 0.5;
 
 /// What a readapt found: its measured trials and the ranges of everything it
 /// measured or predicted.
@@ -702,10 +702,31 @@ impl Tuner {
     }
 
     /// Seconds a trial of `t`'s parameters takes on `bytes` bytes, at its
-    /// measured or predicted speeds.
+    /// measured or predicted speeds, with a new context's set-up.
     fn trial_cost(&self, t: &Trial, bytes: usize) -> f64 {
         let n = bytes as f64;
-        n / t.cspeed.max(1.0) + t.dspeed.map_or(0.0, |d| n / d.max(1.0))
+        search::context_cost(t.params.codec)
+            + n / t.cspeed.max(1.0)
+            + t.dspeed.map_or(0.0, |d| n / d.max(1.0))
+    }
+
+    /// What a trial of `candidate` on `sample_len` bytes costs in utility:
+    /// the score `best` loses if compressing the chunk with it takes that
+    /// much longer. One chunk bears it (the dataset may have no more), so
+    /// slow trials are worth it where the chunk is slow too, that is where
+    /// ratio is what counts.
+    fn trial_penalty(
+        &self,
+        best: &Trial,
+        candidate: &Trial,
+        chunk_len: usize,
+        sample_len: usize,
+        ranges: &Ranges,
+    ) -> f64 {
+        let speed = self.speed(best);
+        let chunk_time = chunk_len as f64 / speed.max(1.0);
+        let slowed = speed * chunk_time / (chunk_time + self.trial_cost(candidate, sample_len));
+        self.score(best, ranges) - self.objective.score(best.ratio, slowed, ranges)
     }
 
     fn score(&self, t: &Trial, ranges: &Ranges) -> f64 {
@@ -735,6 +756,7 @@ impl Tuner {
         params: &Params,
         bufs: &mut TrialBuffers,
     ) -> Option<Trial> {
+        let entered = self.now();
         let bytes = sample.bytes();
         let ts = self.typesize;
         let auto = blosc2::auto_blocksize(params, ts, sample.chunk_len());
@@ -783,11 +805,12 @@ impl Tuner {
             ..timed_outcome
         };
         log::debug!(
-            "trial {params}: {} bytes, ratio {:.3}, {:.1} us for {} bytes",
+            "trial {params}: {} bytes, ratio {:.3}, {:.1} us for {} bytes, {:.1} us in all",
             bytes.len(),
             outcome.ratio(),
             outcome.ctime * 1e6,
-            timed.len()
+            timed.len(),
+            (self.now() - entered).as_secs_f64() * 1e6
         );
         Some(Trial {
             params: *params,
@@ -817,10 +840,9 @@ impl Tuner {
     }
 
     /// A HARD readapt (stages in `search`): measure filters and anchors,
-    /// predict the grid from them, then measure the best predicted candidate
-    /// while it could beat the best measured one.
+    /// predict the grid from them, then measure predicted candidates while
+    /// one promises more than its trial costs (`trial_penalty`).
     fn explore_hard(&self, chunk: &[u8], prior: Ranges, seed: Option<Params>) -> Exploration {
-        let started = self.now();
         let sample = Sample::of(chunk, self.typesize);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
@@ -858,27 +880,29 @@ impl Tuner {
                 .filter_map(|p| predict_from(p, &trials))
                 .collect();
             ranges = self.ranges_of(prior, trials.iter().chain(&predictions));
-            let best_measured = trials
-                .iter()
-                .map(|t| self.score(t, &ranges))
-                .fold(f64::NEG_INFINITY, f64::max);
-            let Some(next) = predictions
+            // Verify the prediction whose expected gain most exceeds what
+            // its trial costs; stop when none is worth its trial.
+            let Some(best) = trials
                 .iter()
                 .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
+                .copied()
             else {
                 break;
             };
-            if self.score(next, &ranges) <= best_measured {
+            let best_score = self.score(&best, &ranges);
+            let worth = |p: &Trial| {
+                self.score(p, &ranges)
+                    - best_score
+                    - self.trial_penalty(&best, p, chunk.len(), sample.bytes().len(), &ranges)
+                        / VERIFY_CONFIDENCE
+            };
+            let Some(next) = predictions
+                .iter()
+                .max_by(|a, b| worth(a).total_cmp(&worth(b)))
+                .filter(|p| worth(p) > 0.0)
+            else {
                 break;
-            }
-            // Verify only while exploring costs less than HARD_BUDGET times
-            // compressing the chunk with the candidate: a candidate that
-            // would compress the chunk in 0.1 ms is not worth a 1 ms search.
-            let budget = HARD_BUDGET * chunk.len() as f64 / next.cspeed.max(1.0);
-            let spent = (self.now() - started).as_secs_f64();
-            if spent + self.trial_cost(next, sample.bytes().len()) > budget {
-                break;
-            }
+            };
             match self.trial(&sample, &next.params, &mut bufs) {
                 Some(t) => trials.push(t),
                 None => break,
