@@ -711,10 +711,11 @@ impl Tuner {
     }
 
     /// What a trial of `candidate` on `sample_len` bytes costs in utility:
-    /// the score `best` loses if compressing the chunk with it takes that
-    /// much longer. One chunk bears it (the dataset may have no more), so
-    /// slow trials are worth it where the chunk is slow too, that is where
-    /// ratio is what counts.
+    /// the score `best` loses if the chunk's time (as the perf mode counts
+    /// it) grows by the trial's. One chunk bears it (the dataset may have no
+    /// more), so slow trials are worth it where the chunk is slow too, that
+    /// is where ratio is what counts. Tuning is work done while writing, so
+    /// in DECOMP mode, which counts only reading, trials cost nothing.
     fn trial_penalty(
         &self,
         best: &Trial,
@@ -723,6 +724,9 @@ impl Tuner {
         sample_len: usize,
         ranges: &Ranges,
     ) -> f64 {
+        if self.objective.perf_mode == PerfMode::Decomp {
+            return 0.0;
+        }
         let speed = self.speed(best);
         let chunk_time = chunk_len as f64 / speed.max(1.0);
         let slowed = speed * chunk_time / (chunk_time + self.trial_cost(candidate, sample_len));

@@ -487,3 +487,42 @@ fn unusable_models_fail_tuner_creation_with_the_reason() {
         "{e}"
     );
 }
+
+#[test]
+fn trials_cost_utility_only_where_the_mode_counts_writing() {
+    let trial = |codec, clevel, ratio, cspeed| Trial {
+        params: Params::new(
+            codec,
+            Filter::Shuffle,
+            Clevel::new(clevel).unwrap(),
+            SplitMode::Never,
+        ),
+        ratio,
+        cspeed,
+        dspeed: Some(5e9),
+    };
+    let best = trial(Codec::Lz4, 1, 2.0, 2e9);
+    let slow = trial(Codec::Zstd, 9, 3.0, 5e6);
+    let quick = trial(Codec::Zstd, 1, 2.5, 5e8);
+    let ranges = Ranges {
+        ratio: (1.0, 4.0),
+        speed: (1e6, 1e10),
+    };
+    let penalty = |mode, tradeoff, candidate: &Trial| {
+        let config = Config {
+            tradeoff,
+            perf_mode: mode,
+            ..Config::default()
+        };
+        let tuner = Tuner::new(config, 8).unwrap();
+        tuner.trial_penalty(&best, candidate, 1 << 20, 32 << 10, &ranges)
+    };
+    // A slow trial costs more than a quick one, and less where speed
+    // weighs less.
+    let slow_comp = penalty(PerfMode::Comp, 0.5, &slow);
+    assert!(slow_comp > penalty(PerfMode::Comp, 0.5, &quick));
+    assert!(slow_comp > penalty(PerfMode::Comp, 0.9, &slow));
+    assert!(penalty(PerfMode::Balanced, 0.5, &slow) > 0.0);
+    // Tuning is done while writing: reading-only DECOMP does not pay it.
+    assert_eq!(penalty(PerfMode::Decomp, 0.5, &slow), 0.0);
+}
