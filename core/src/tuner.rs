@@ -900,10 +900,11 @@ impl Tuner {
                     - self.trial_penalty(&best, p, chunk.len(), sample.bytes().len(), &ranges)
                         / VERIFY_CONFIDENCE
             };
-            let Some(next) = predictions
+            let Some((_, next)) = predictions
                 .iter()
-                .max_by(|a, b| worth(a).total_cmp(&worth(b)))
-                .filter(|p| worth(p) > 0.0)
+                .map(|p| (worth(p), p))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .filter(|(w, _)| *w > 0.0)
             else {
                 break;
             };
