@@ -6,7 +6,7 @@
 //! `FULLY_CONNECTED` per layer (ReLU fused into all but the last) and a
 //! final `SOFTMAX`. Input `[1, inputs]`, output `[1, categories]`, float32.
 
-use flatbuffers::{FlatBufferBuilder, WIPOffset};
+use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
 use tract_tflite::tflite::{
     ActivationFunctionType, Buffer, BufferArgs, BuiltinOperator, BuiltinOptions,
     FullyConnectedOptions, FullyConnectedOptionsArgs, MODEL_IDENTIFIER, Model, ModelArgs, Operator,
@@ -59,6 +59,31 @@ impl Writer {
         ));
         i32::try_from(self.tensors.len() - 1).unwrap_or(i32::MAX)
     }
+
+    /// An operator of the code at `opcode_index` from tensors `inputs` to
+    /// tensor `output`, with its builtin options.
+    fn operator(
+        &mut self,
+        opcode_index: u32,
+        inputs: &[i32],
+        output: i32,
+        options_type: BuiltinOptions,
+        options: WIPOffset<UnionWIPOffset>,
+    ) -> WIPOffset<Operator<'static>> {
+        let inputs = self.fb.create_vector(inputs);
+        let outputs = self.fb.create_vector(&[output]);
+        Operator::create(
+            &mut self.fb,
+            &OperatorArgs {
+                opcode_index,
+                inputs: Some(inputs),
+                outputs: Some(outputs),
+                builtin_options_type: options_type,
+                builtin_options: Some(options),
+                ..OperatorArgs::default()
+            },
+        )
+    }
 }
 
 /// Serialises `net` (which must be consistent) to `.tflite` bytes.
@@ -105,35 +130,23 @@ pub(crate) fn write(net: &Network, description: &str) -> Vec<u8> {
                 ..FullyConnectedOptionsArgs::default()
             },
         );
-        let inputs = w.fb.create_vector(&[x, weights, b]);
-        let outputs = w.fb.create_vector(&[y]);
-        operators.push(Operator::create(
-            &mut w.fb,
-            &OperatorArgs {
-                opcode_index: FULLY_CONNECTED,
-                inputs: Some(inputs),
-                outputs: Some(outputs),
-                builtin_options_type: BuiltinOptions::FullyConnectedOptions,
-                builtin_options: Some(options.as_union_value()),
-                ..OperatorArgs::default()
-            },
+        operators.push(w.operator(
+            FULLY_CONNECTED,
+            &[x, weights, b],
+            y,
+            BuiltinOptions::FullyConnectedOptions,
+            options.as_union_value(),
         ));
         x = y;
     }
     let output = w.tensor("probabilities", &[1, width(net.outputs())], None);
     let options = SoftmaxOptions::create(&mut w.fb, &SoftmaxOptionsArgs { beta: 1.0 });
-    let inputs = w.fb.create_vector(&[x]);
-    let outputs = w.fb.create_vector(&[output]);
-    operators.push(Operator::create(
-        &mut w.fb,
-        &OperatorArgs {
-            opcode_index: SOFTMAX,
-            inputs: Some(inputs),
-            outputs: Some(outputs),
-            builtin_options_type: BuiltinOptions::SoftmaxOptions,
-            builtin_options: Some(options.as_union_value()),
-            ..OperatorArgs::default()
-        },
+    operators.push(w.operator(
+        SOFTMAX,
+        &[x],
+        output,
+        BuiltinOptions::SoftmaxOptions,
+        options.as_union_value(),
     ));
 
     let codes: Vec<_> = [
