@@ -4,15 +4,17 @@
 //! is noise must not look 1000x compressible to one candidate and 5x to
 //! another because each looked at different blocks. Spread-out pieces show
 //! a chunk's variety; each candidate compresses them with the blocks it
-//! would use on the chunk, up to the sample's length.
+//! would use on the chunk, cut to half the sample (the tuner's trials
+//! compress the first block apart, to warm the context up).
 
 use std::borrow::Cow;
 
 /// Pieces a sample is made of, where the chunk is large enough.
 const PIECES: usize = 4;
 
-/// The smallest piece: c-blosc2's smallest automatic blocks are 16 KiB, and
-/// a piece shorter than a block mixes unrelated data into each block.
+/// The smallest piece. Pieces are often shorter than a candidate's block
+/// (8 KiB pieces against 16 KiB blocks on a 1 MiB chunk), so a block spans
+/// neighbouring pieces; below a few KiB it would be mostly seams.
 const MIN_PIECE: usize = 4 * 1024;
 
 /// The size a sample of this chunk aims for: a thirty-second of the chunk,
