@@ -847,13 +847,21 @@ impl Tuner {
     /// predict the grid from them, then measure predicted candidates while
     /// one promises more than its trial costs (`trial_penalty`).
     fn explore_hard(&self, chunk: &[u8], prior: Ranges, seed: Option<Params>) -> Exploration {
-        let sample = Sample::of(chunk, self.typesize);
+        let sample = Sample::of(chunk, self.typesize, self.config.tradeoff);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
         // Exploration runs single-threaded; `with_threads` then tries more.
         let mut first = search::filter_stage(self.typesize);
         first.extend(seed.map(|p| p.with_threads(Threads::ONE)));
-        self.run_trials(&sample, &first, &mut bufs, &mut trials);
+        // Speed first: data that the store probe stores is stored, without
+        // the trials (stage 1 skipped leaves no filters, so no stage 2).
+        let stored = self.config.tradeoff < search::STORE_FIRST_BELOW && {
+            self.run_trials(&sample, &[search::store_probe()], &mut bufs, &mut trials);
+            trials.first().is_some_and(|t| search::stores(t.ratio))
+        };
+        if !stored {
+            self.run_trials(&sample, &first, &mut bufs, &mut trials);
+        }
         if trials.is_empty() {
             return Exploration {
                 trials,
@@ -926,7 +934,7 @@ impl Tuner {
 
     /// A SOFT readapt around `winner`.
     fn explore_soft(&self, chunk: &[u8], winner: &Params) -> Exploration {
-        let sample = Sample::of(chunk, self.typesize);
+        let sample = Sample::of(chunk, self.typesize, self.config.tradeoff);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
         self.run_trials(

@@ -526,3 +526,34 @@ fn trials_cost_utility_only_where_the_mode_counts_writing() {
     // Tuning is done while writing: reading-only DECOMP does not pay it.
     assert_eq!(penalty(PerfMode::Decomp, 0.5, &slow), 0.0);
 }
+
+#[test]
+fn speed_first_stores_what_the_store_probe_stores_after_one_trial() {
+    let tuner_at = |tradeoff: f64| {
+        let c = Config {
+            tradeoff,
+            ..Config::default()
+        };
+        Tuner::new(c, 4).unwrap()
+    };
+    let noisy = noise(1 << 20, 7);
+    let fast = tuner_at(0.1);
+    let out = fast.compress(&noisy, ChunkFormat::Chunk).unwrap();
+    assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), noisy);
+    assert_eq!(out.readapt, Readapt::Hard);
+    assert_eq!(fast.stats().trials, 1, "the store probe alone");
+    assert_eq!(out.params.format_key(), search::store_probe().format_key());
+    // Data the probe compresses gets the whole search, and so does noise at
+    // a tradeoff where ratio counts.
+    let smooth = smooth_f64(131_072, 0.2);
+    let fast = tuner_at(0.1);
+    fast.compress(&smooth, ChunkFormat::Chunk).unwrap();
+    assert!(fast.stats().trials >= 5, "{} trials", fast.stats().trials);
+    let balanced = tuner_at(0.5);
+    balanced.compress(&noisy, ChunkFormat::Chunk).unwrap();
+    assert!(
+        balanced.stats().trials >= 5,
+        "{} trials",
+        balanced.stats().trials
+    );
+}
