@@ -63,6 +63,29 @@ pub(crate) fn relative(p: &Params) -> (f64, f64) {
     row[usize::from((p.clevel.get() - 1) / 2).min(4)][split]
 }
 
+/// Decompression speed relative to lz4 on the same data and filter, per
+/// codec: medians over every grid point (clevels, split modes) of the
+/// datasets of the benchmark and training corpora, 1 MiB chunks, one
+/// thread, measured by this project with c-blosc2 2.21. What a codec costs
+/// to read hardly depends on its level, so one figure per codec (per-level
+/// medians only add noise); between codecs it differs up to sevenfold,
+/// which DECOMP and BALANCED modes must see before a candidate is measured.
+pub(crate) fn decompression_factor(codec: Codec) -> f64 {
+    match codec {
+        Codec::BloscLz => 1.021,
+        Codec::Lz4 => 1.0,
+        Codec::Lz4Hc => 1.013,
+        Codec::Zlib => 0.147,
+        Codec::Zstd => 0.523,
+    }
+}
+
+/// Predicts the decompression speed of `target` from a measured `anchor`
+/// with [`decompression_factor`].
+pub(crate) fn predict_dspeed(target: &Params, anchor: &Params, measured: f64) -> f64 {
+    measured * decompression_factor(target.codec) / decompression_factor(anchor.codec)
+}
+
 /// Seconds a new c-blosc2 context takes to set up before its first block:
 /// codec state and block buffers (measured by this project on a 2-core
 /// x86-64 machine with c-blosc2 2.21; a trial pays it once).
@@ -212,6 +235,28 @@ mod tests {
         assert_eq!(
             grid_for(&[Filter::None, Filter::Shuffle]).len(),
             2 * 5 * 5 * 2
+        );
+    }
+
+    #[test]
+    fn decompression_predictions_cross_codecs_only() {
+        let at = |codec, clevel| {
+            Params::new(
+                codec,
+                Filter::Shuffle,
+                Clevel::new(clevel).unwrap(),
+                SplitMode::Never,
+            )
+        };
+        let lz4 = at(Codec::Lz4, 1);
+        // Entropy coders read slower than lz4, zlib much slower than zstd.
+        let zstd = predict_dspeed(&at(Codec::Zstd, 5), &lz4, 4e9);
+        let zlib = predict_dspeed(&at(Codec::Zlib, 5), &lz4, 4e9);
+        assert!(zlib < zstd && zstd < 4e9, "{zlib} {zstd}");
+        // Within a codec, the level does not change what it costs to read.
+        assert_eq!(
+            predict_dspeed(&at(Codec::Zstd, 9), &at(Codec::Zstd, 1), 2e9),
+            2e9
         );
     }
 

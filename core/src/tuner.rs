@@ -1006,7 +1006,9 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
         params: *p,
         ratio,
         cspeed,
-        dspeed: anchor.dspeed,
+        dspeed: anchor
+            .dspeed
+            .map(|d| search::predict_dspeed(p, &anchor.params, d)),
     })
 }
 
