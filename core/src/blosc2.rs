@@ -366,6 +366,18 @@ pub fn compress_into(
     if params.blocksize == Blocksize::Auto {
         let b = auto_blocksize(&params, typesize, src.len());
         params.blocksize = Blocksize::Bytes(u32::try_from(b).unwrap_or(u32::MAX));
+    } else if let Blocksize::Bytes(b) = params.blocksize
+        && b as usize > src.len()
+    {
+        // The same for a forced block size longer than this input: c-blosc2
+        // cuts it to the input and would keep the cut for the next, longer
+        // one. Cut it here as c-blosc2 does, under its own key.
+        let cut = if src.len() > typesize {
+            src.len() / typesize * typesize
+        } else {
+            src.len()
+        };
+        params.blocksize = Blocksize::Bytes(u32::try_from(cut.max(1)).unwrap_or(u32::MAX));
     }
     let params = &params;
     let cap = src.len() + MAX_OVERHEAD;
@@ -1184,6 +1196,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn forced_block_sizes_survive_a_shorter_input() {
+        let p: Params = "lz4/shuffle/5/never/256K/1t".parse().unwrap();
+        let data = smooth(1 << 17);
+        let short = compress(&data[..100_000], 8, &p).unwrap();
+        assert_eq!(inspect(&short).unwrap().blocksize, 100_000);
+        let long = compress(&data, 8, &p).unwrap();
+        assert_eq!(inspect(&long).unwrap().blocksize, 256 * 1024);
+        assert_eq!(decompress(&long, 1).unwrap(), data);
     }
 
     #[test]
