@@ -94,6 +94,16 @@ impl<'a> Sample<'a> {
     }
 }
 
+/// The middle one of the blocks of `blocksize` bytes that c-blosc2 cuts
+/// `chunk` into: where a codec's verdict on a whole block is read (blosclz
+/// gives a block up after probing its first 16 KiB, which a sample's short
+/// blocks cannot show).
+pub(crate) fn middle_block(chunk: &[u8], blocksize: usize) -> &[u8] {
+    let blocksize = blocksize.clamp(1, chunk.len().max(1));
+    let start = chunk.len() / blocksize / 2 * blocksize;
+    &chunk[start..(start + blocksize).min(chunk.len())]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +135,21 @@ mod tests {
         let odd = Sample::of(&chunk, 12, 0.5);
         assert_eq!(odd.bytes().len() % 12, 0);
         assert!(odd.bytes().len() <= 32_768);
+    }
+
+    #[test]
+    fn the_middle_block_is_a_whole_block() {
+        let chunk: Vec<u8> = (0..1_048_576u32).map(|i| (i / 65_536) as u8).collect();
+        // Blocks 0..4 of 256 KiB: the third (index 2) starts at 512 KiB.
+        assert_eq!(middle_block(&chunk, 262_144), &chunk[524_288..786_432]);
+        // Of two whole blocks and a shorter last one, the second.
+        assert_eq!(
+            middle_block(&chunk[..600_000], 262_144),
+            &chunk[262_144..524_288]
+        );
+        // A block longer than the chunk is the chunk.
+        assert_eq!(middle_block(&chunk[..1000], 4096).len(), 1000);
+        assert!(middle_block(&[], 4096).is_empty());
     }
 
     #[test]

@@ -14,7 +14,10 @@
 //!    ([`predict`]), and measures the best predicted point while it could
 //!    beat the best measured one by more than twice what its trial costs
 //!    in utility (a few trials at most). Each measurement anchors the
-//!    predictions of its neighbours.
+//!    predictions of its neighbours;
+//! 3. at speed-first tradeoffs, on data lz4 hardly compresses, checks
+//!    whether blosclz stores the chunk's blocks ([`give_up_store`],
+//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate.
 //!
 //! A SOFT readapt tries the winner again with clevel one up and one down, the
 //! other split mode and, where more than one thread is allowed, other thread
@@ -170,6 +173,58 @@ pub(crate) fn store_probe() -> Params {
 /// of them lose more than 0.03.
 pub(crate) const STORE_FIRST_BELOW: f64 = 0.15;
 
+/// Below this tradeoff a HARD readapt also measures [`give_up_store`] on
+/// data that lz4 hardly compresses ([`GIVE_UP_RATIO`]). blosclz at clevel
+/// 2 and above estimates a block's ratio from its first 16 KiB (c-blosc2
+/// 2.21, `blosclz.c`) and stores the block if the estimate is low: on a
+/// block of 256 KiB or more that costs one probe and a copy, faster than
+/// any codec that compresses, which is what a speed-first tradeoff wants
+/// of data that barely compresses. A sample's short blocks cost a probe
+/// each, so only one of the chunk's own blocks shows that speed.
+pub(crate) const GIVE_UP_BELOW: f64 = 0.25;
+
+/// Data whose sample lz4 without filter (at clevel 1, or the store probe
+/// where only it ran) compresses less than this, but does compress, is
+/// data that blosclz gives up on. The margin matters: a block that
+/// blosclz compresses after all costs its whole slow compression (a
+/// millisecond for 256 KiB), while the stores this looks for are of data
+/// lz4 compresses by a few percent (images, noisy fields: 1.00-1.08 on the
+/// corpus; data with 1.3 or more is compressed).
+pub(crate) const GIVE_UP_RATIO: f64 = 1.1;
+
+/// How much of a block blosclz at clevel 7 and above probes before it
+/// gives the block up: compressing this head of a block gives the block's
+/// verdict (for one stream a block) at a fraction of a whole block's cost
+/// where blosclz compresses after all.
+pub(crate) const GIVE_UP_PROBE: usize = 16 * 1024;
+
+/// The blosclz candidate that gives up on the fewest probes for a chunk
+/// of `chunk_len` bytes: clevel 9 (the largest blocks) with the split mode
+/// whose blocks hold fewer streams to probe. Split mode probes every byte
+/// stream of a block apart, and its blocks are larger, so it wins for
+/// bytes and short elements and loses for wide ones.
+pub(crate) fn give_up_store(typesize: usize, chunk_len: usize) -> Params {
+    let at = |split| Params::new(Codec::BloscLz, Filter::None, Clevel::MAX, split);
+    let (always, never) = (at(SplitMode::Always), at(SplitMode::Never));
+    if give_up_probes(&always, typesize, chunk_len) < give_up_probes(&never, typesize, chunk_len) {
+        always
+    } else {
+        never
+    }
+}
+
+/// How many probes blosclz runs on a chunk of `chunk_len` bytes with `p`
+/// (automatic block size): one per byte stream of every block.
+pub(crate) fn give_up_probes(p: &Params, typesize: usize, chunk_len: usize) -> usize {
+    let b = crate::blosc2::auto_blocksize(p, typesize, chunk_len).max(1);
+    let streams = if p.split == SplitMode::Always {
+        typesize.max(1)
+    } else {
+        1
+    };
+    chunk_len.div_ceil(b) * streams
+}
+
 /// Whether a trial stored its sample: a ratio under 1.02 (one chunk header
 /// on an incompressible sample gives 0.99-1.0).
 pub(crate) fn stores(ratio: f64) -> bool {
@@ -258,6 +313,23 @@ mod tests {
         assert_eq!(
             predict_dspeed(&at(Codec::Zstd, 9), &at(Codec::Zstd, 1), 2e9),
             2e9
+        );
+    }
+
+    #[test]
+    fn give_up_stores_probe_the_fewest_streams() {
+        let mib = 1 << 20;
+        // Bytes: split blocks are 512 KiB (2 probes) against 256 KiB (4).
+        assert_eq!(give_up_store(1, mib).split, SplitMode::Always);
+        assert_eq!(give_up_store(2, mib).split, SplitMode::Always);
+        // Four streams in each of one 1 MiB block: a tie goes to no split.
+        assert_eq!(give_up_store(4, mib).split, SplitMode::Never);
+        // Eight streams against four blocks.
+        assert_eq!(give_up_store(8, mib).split, SplitMode::Never);
+        let p = give_up_store(8, mib);
+        assert_eq!(
+            (p.codec, p.filter, p.clevel),
+            (Codec::BloscLz, Filter::None, Clevel::MAX)
         );
     }
 

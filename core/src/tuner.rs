@@ -35,7 +35,7 @@ use crate::features::Features;
 use crate::model::{self, Model, Prediction};
 use crate::objective::{Objective, Outcome, PerfMode, Ranges};
 use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
-use crate::sample::Sample;
+use crate::sample::{self, Sample};
 use crate::search;
 use crate::trace::{Trace, TraceRow, TraceSink};
 
@@ -142,6 +142,11 @@ pub struct TunerStats {
     /// Of those, how many were also decompressed (timed for DECOMP and
     /// BALANCED modes).
     pub trial_decompressions: u64,
+    /// HARD readapts that checked whether blosclz stores the chunk's blocks
+    /// (speed-first tradeoffs, data lz4 hardly compresses), and how many
+    /// found, on the head of one block, that it does (the store then
+    /// competes with the measured candidates).
+    pub store_checks: (u64, u64),
     /// Chunks whose parameters a model predicted.
     pub inferences: u64,
     /// Seconds computing features for inference.
@@ -458,6 +463,8 @@ impl Tuner {
         if let Some(found) = found {
             s.stats.trials += found.counts.compressions;
             s.stats.trial_decompressions += found.counts.decompressions;
+            s.stats.store_checks.0 += found.counts.store_checks.0;
+            s.stats.store_checks.1 += found.counts.store_checks.1;
             if !found.ranges.is_empty() {
                 s.ranges.include(found.ranges.ratio.0, found.ranges.speed.0);
                 s.ranges.include(found.ranges.ratio.1, found.ranges.speed.1);
@@ -826,6 +833,91 @@ impl Tuner {
         })
     }
 
+    /// Whether c-blosc2 stores `bytes`, compressed as one block with
+    /// `params`, raw (its output is then longer than its input). Untimed:
+    /// only the verdict counts.
+    fn stores_raw(&self, bytes: &[u8], params: &Params, bufs: &mut TrialBuffers) -> bool {
+        let mut p = *params;
+        p.blocksize = Blocksize::Bytes(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        bufs.counts.compressions += 1;
+        blosc2::compress_into(bytes, self.typesize, &p, &mut bufs.compressed).is_ok()
+            && bufs.compressed.len() > bytes.len()
+    }
+
+    /// What blosclz storing the chunk's blocks would give
+    /// ([`search::give_up_store`]), if it does. The verdict comes from the
+    /// head of one of the chunk's blocks (what blosclz probes); the time from
+    /// a model, since a sample's short blocks cannot show it and a whole
+    /// block's trial costs a new context's buffers: a probe per stream (the
+    /// head's time, less its copy) and two copies of every byte, one of each
+    /// block and one of the whole chunk, which c-blosc2 writes as a copy
+    /// when no block compressed. The copy is timed on the same block.
+    fn give_up_trial(&self, chunk: &[u8], bufs: &mut TrialBuffers) -> Option<Trial> {
+        let ts = self.typesize;
+        let store = search::give_up_store(ts, chunk.len());
+        let blocksize = blosc2::auto_blocksize(&store, ts, chunk.len());
+        let block = sample::middle_block(chunk, blocksize);
+        // c-blosc2 cuts a split block into `typesize` streams of equal
+        // length (no filter: contiguous pieces) and blosclz probes the
+        // head of each; compressed alone as one stream, a head gets the
+        // verdict its stream gets.
+        let streams = if store.split == SplitMode::Always {
+            ts
+        } else {
+            1
+        };
+        let stream_len = block.len() / streams;
+        let one_stream = Params {
+            split: SplitMode::Never,
+            ..store
+        };
+        bufs.counts.store_checks.0 += 1;
+        let t0 = self.now();
+        // A block blosclz compresses after all costs a millisecond: the
+        // heads alone tell.
+        let mut probed = 0;
+        for k in 0..streams {
+            let stream = &block[k * stream_len..(k + 1) * stream_len];
+            let head = &stream[..stream.len().min(search::GIVE_UP_PROBE)];
+            probed += head.len();
+            if !self.stores_raw(head, &one_stream, bufs) {
+                return None;
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let head_time = (self.now() - t0).as_secs_f64() / streams as f64;
+        bufs.counts.store_checks.1 += 1;
+        // Copy twice and time the second: a new buffer's first write
+        // faults its pages in, which the chunk's output does not pay.
+        bufs.decompressed.clear();
+        bufs.decompressed.extend_from_slice(block);
+        let t1 = self.now();
+        bufs.decompressed.copy_from_slice(block);
+        let copy_per_byte = (self.now() - t1).as_secs_f64() / block.len().max(1) as f64;
+        let n = chunk.len() as f64;
+        let probe = (head_time - (probed / streams) as f64 * copy_per_byte).max(0.0);
+        let probes = search::give_up_probes(&store, ts, chunk.len()) as f64;
+        let time = probes * probe + 2.0 * n * copy_per_byte;
+        let speed = n / time.max(1e-9);
+        log::debug!(
+            "store check {store}: head stored raw in {:.1} us, copies at {:.1} GB/s: {:.2} GB/s predicted",
+            head_time * 1e6,
+            1e-9 / copy_per_byte.max(1e-15),
+            speed / 1e9
+        );
+        Some(Trial {
+            params: store,
+            ratio: n / (n + blosc2::HEADER_BYTES as f64),
+            cspeed: speed,
+            // Reading a chunk stored as a copy is a copy.
+            dspeed: self
+                .objective
+                .perf_mode
+                .needs_decompression()
+                .then(|| 1.0 / copy_per_byte.max(1e-15)),
+        })
+    }
+
     fn run_trials(
         &self,
         sample: &Sample<'_>,
@@ -921,6 +1013,20 @@ impl Tuner {
                 None => break,
             }
         }
+        // Speed first, on data lz4 hardly compresses: blosclz may store the
+        // chunk's blocks after one probe each (`search::GIVE_UP_BELOW`).
+        // Data lz4 stores raw is left to lz4's stores, faster still.
+        let plain = Params::new(Codec::Lz4, Filter::None, Clevel::MIN, SplitMode::Never);
+        if self.config.tradeoff < search::GIVE_UP_BELOW
+            && !sample.is_whole()
+            && trials.iter().any(|t| {
+                (t.params == plain || t.params == search::store_probe())
+                    && (1.0..search::GIVE_UP_RATIO).contains(&t.ratio)
+            })
+            && let Some(t) = self.give_up_trial(chunk, &mut bufs)
+        {
+            trials.push(t);
+        }
         // The ranges keep the predicted extremes: the objective's ranges are
         // the whole grid's, most of which is predicted, not measured.
         let ranges = self.ranges_of(ranges, &trials);
@@ -937,6 +1043,17 @@ impl Tuner {
         let sample = Sample::of(chunk, self.typesize, self.config.tradeoff);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
+        // A blosclz store measured on one of the chunk's blocks has no
+        // neighbour a sample could judge: on its short blocks every one of
+        // them costs a probe per block, so the pick would be noise. A
+        // change in the data (a ratio off 1) calls a HARD readapt instead.
+        if winner.format_key() == search::give_up_store(self.typesize, chunk.len()).format_key() {
+            return Exploration {
+                trials,
+                ranges: Ranges::EMPTY,
+                counts: bufs.counts,
+            };
+        }
         self.run_trials(
             &sample,
             &search::soft_stage(winner, self.config.max_threads),
@@ -1023,6 +1140,8 @@ struct TrialBuffers {
 struct TrialCounts {
     compressions: u64,
     decompressions: u64,
+    /// As [`TunerStats::store_checks`].
+    store_checks: (u64, u64),
 }
 
 #[cfg(test)]

@@ -557,3 +557,59 @@ fn speed_first_stores_what_the_store_probe_stores_after_one_trial() {
         balanced.stats().trials
     );
 }
+
+/// Bytes from a small alphabet spread over the byte range: lz4 finds a
+/// few percent of short matches in them (as in a noisy image), blosclz's
+/// probe too few long ones, and it stores every block.
+fn barely_compressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // 14 values, no bit plane constant (bitshuffle gains nothing).
+            #[allow(clippy::cast_possible_truncation)]
+            let b = (((x >> 33) % 14) * 157 + 31) as u8;
+            b
+        })
+        .collect()
+}
+
+#[test]
+fn speed_first_checks_whether_blosclz_stores_the_blocks() {
+    let data = barely_compressible(1 << 20, 3);
+    let ratio = |spec: &str, data: &[u8], ts: usize| {
+        let p: Params = spec.parse().unwrap();
+        data.len() as f64 / blosc2::compress(data, ts, &p).unwrap().len() as f64
+    };
+    // The premises: lz4 compresses it a little, blosclz at clevel 9 stores
+    // every block.
+    let lz4 = ratio("lz4/none/1/never", &data, 1);
+    assert!((1.02..search::GIVE_UP_RATIO).contains(&lz4), "lz4 {lz4}");
+    let store = search::give_up_store(1, data.len());
+    assert!(ratio(&store.to_string(), &data, 1) < 1.0);
+    let run = |data: &[u8], ts: usize, tradeoff: f64| {
+        let tuner = Tuner::new(
+            Config {
+                tradeoff,
+                ..Config::default()
+            },
+            ts,
+        )
+        .unwrap();
+        let out = tuner.compress(data, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), data);
+        tuner.stats()
+    };
+    // Speed first (above `STORE_FIRST_BELOW`, where the whole search
+    // runs): the head of a block is stored raw, so the store is a candidate.
+    let st = run(&data, 1, 0.2);
+    assert_eq!(st.store_checks, (1, 1));
+    // Where ratio counts, no check.
+    assert_eq!(run(&data, 1, 0.5).store_checks, (0, 0));
+    // Nor on data lz4 compresses well.
+    let smooth = smooth_f64(131_072, 0.2);
+    assert!(ratio("lz4/none/1/never", &smooth, 8) > search::GIVE_UP_RATIO);
+    assert_eq!(run(&smooth, 8, 0.2).store_checks, (0, 0));
+}
