@@ -173,14 +173,15 @@ pub(crate) fn store_probe() -> Params {
 /// of them lose more than 0.03.
 pub(crate) const STORE_FIRST_BELOW: f64 = 0.15;
 
-/// Below this tradeoff a HARD readapt also measures [`give_up_store`] on
+/// Below this tradeoff a HARD readapt also checks [`give_up_store`] on
 /// data that lz4 hardly compresses ([`GIVE_UP_RATIO`]). blosclz at clevel
 /// 2 and above estimates a block's ratio from its first 16 KiB (c-blosc2
 /// 2.21, `blosclz.c`) and stores the block if the estimate is low: on a
 /// block of 256 KiB or more that costs one probe and a copy, faster than
 /// any codec that compresses, which is what a speed-first tradeoff wants
 /// of data that barely compresses. A sample's short blocks cost a probe
-/// each, so only one of the chunk's own blocks shows that speed.
+/// each and cannot show that speed, so the verdict is read from the heads
+/// of one of the chunk's own blocks and the speed is predicted.
 pub(crate) const GIVE_UP_BELOW: f64 = 0.25;
 
 /// Data whose sample lz4 without filter (at clevel 1, or the store probe
@@ -200,9 +201,9 @@ pub(crate) const GIVE_UP_PROBE: usize = 16 * 1024;
 
 /// The blosclz candidate that gives up on the fewest probes for a chunk
 /// of `chunk_len` bytes: clevel 9 (the largest blocks) with the split mode
-/// whose blocks hold fewer streams to probe. Split mode probes every byte
-/// stream of a block apart, and its blocks are larger, so it wins for
-/// bytes and short elements and loses for wide ones.
+/// whose blocks hold fewer streams to probe. Split mode probes every
+/// stream of a block apart ([`streams`]), and its blocks are larger, so it
+/// wins for bytes and short elements and loses for wide ones.
 pub(crate) fn give_up_store(typesize: usize, chunk_len: usize) -> Params {
     let at = |split| Params::new(Codec::BloscLz, Filter::None, Clevel::MAX, split);
     let (always, never) = (at(SplitMode::Always), at(SplitMode::Never));
@@ -213,16 +214,22 @@ pub(crate) fn give_up_store(typesize: usize, chunk_len: usize) -> Params {
     }
 }
 
-/// How many probes blosclz runs on a chunk of `chunk_len` bytes with `p`
-/// (automatic block size): one per byte stream of every block.
-pub(crate) fn give_up_probes(p: &Params, typesize: usize, chunk_len: usize) -> usize {
-    let b = crate::blosc2::auto_blocksize(p, typesize, chunk_len).max(1);
-    let streams = if p.split == SplitMode::Always {
+/// The streams c-blosc2 cuts each block into with `p`: `typesize` with
+/// split mode (without a filter, contiguous pieces of equal length), else
+/// one. blosclz probes each apart.
+pub(crate) fn streams(p: &Params, typesize: usize) -> usize {
+    if p.split == SplitMode::Always {
         typesize.max(1)
     } else {
         1
-    };
-    chunk_len.div_ceil(b) * streams
+    }
+}
+
+/// How many probes blosclz runs on a chunk of `chunk_len` bytes with `p`
+/// (automatic block size): one per stream of every block.
+pub(crate) fn give_up_probes(p: &Params, typesize: usize, chunk_len: usize) -> usize {
+    let b = crate::blosc2::auto_blocksize(p, typesize, chunk_len).max(1);
+    chunk_len.div_ceil(b) * streams(p, typesize)
 }
 
 /// Whether a trial stored its sample: a ratio under 1.02 (one chunk header

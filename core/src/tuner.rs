@@ -861,11 +861,7 @@ impl Tuner {
         // length (no filter: contiguous pieces) and blosclz probes the
         // head of each; compressed alone as one stream, a head gets the
         // verdict its stream gets.
-        let streams = if store.split == SplitMode::Always {
-            ts
-        } else {
-            1
-        };
+        let streams = search::streams(&store, ts);
         let stream_len = block.len() / streams;
         let one_stream = Params {
             split: SplitMode::Never,
