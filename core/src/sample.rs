@@ -9,6 +9,9 @@
 
 use std::borrow::Cow;
 
+use crate::blosc2;
+use crate::params::Params;
+
 /// Pieces a sample is made of, where the chunk is large enough.
 const PIECES: usize = 4;
 
@@ -46,6 +49,9 @@ pub(crate) fn sample_target(chunk_len: usize, tradeoff: f64) -> usize {
 pub(crate) struct Sample<'a> {
     bytes: Cow<'a, [u8]>,
     chunk_len: usize,
+    /// Whether the bytes are one of the chunk's own blocks
+    /// ([`Sample::block`]), compressed as they are, not cut.
+    block: bool,
 }
 
 impl<'a> Sample<'a> {
@@ -75,6 +81,18 @@ impl<'a> Sample<'a> {
         Sample {
             bytes,
             chunk_len: chunk.len(),
+            block: false,
+        }
+    }
+
+    /// The [`middle_block`] of `chunk` for blocks of `blocksize` bytes, to
+    /// be compressed as that one block: what only a whole block shows
+    /// (matches further apart than a sample's short blocks reach).
+    pub(crate) fn block(chunk: &'a [u8], blocksize: usize) -> Sample<'a> {
+        Sample {
+            bytes: Cow::Borrowed(middle_block(chunk, blocksize)),
+            chunk_len: chunk.len(),
+            block: true,
         }
     }
 
@@ -83,14 +101,27 @@ impl<'a> Sample<'a> {
         &self.bytes
     }
 
-    /// Length of the chunk sampled.
-    pub(crate) fn chunk_len(&self) -> usize {
-        self.chunk_len
-    }
-
     /// Whether the sample is the whole chunk.
     pub(crate) fn is_whole(&self) -> bool {
         self.bytes.len() == self.chunk_len
+    }
+
+    /// Whether the sample is one of the chunk's blocks ([`Sample::block`]).
+    pub(crate) fn is_block(&self) -> bool {
+        self.block
+    }
+
+    /// The block size a trial of `params` uses on this sample: the one the
+    /// chunk would get, cut to half the sample unless the sample is the
+    /// whole chunk or one of its blocks.
+    pub(crate) fn blocksize(&self, params: &Params, typesize: usize) -> usize {
+        let auto = blosc2::auto_blocksize(params, typesize, self.chunk_len);
+        if self.is_whole() || self.block {
+            auto
+        } else {
+            let ts = typesize.max(1);
+            auto.min(self.bytes.len() / 2 / ts * ts).max(ts)
+        }
     }
 }
 
@@ -120,7 +151,7 @@ mod tests {
     fn samples_are_a_thirty_second_in_evenly_spaced_pieces() {
         let chunk: Vec<u8> = (0..1_048_576u32).map(|i| (i / 8192) as u8).collect();
         let s = Sample::of(&chunk, 8, 0.5);
-        assert_eq!((s.bytes().len(), s.chunk_len()), (32_768, 1_048_576));
+        assert_eq!((s.bytes().len(), s.chunk_len), (32_768, 1_048_576));
         // Four 8 KiB pieces: the first and last of the chunk, two between.
         let b = s.bytes();
         assert!(b[..8192].iter().all(|&x| x == 0));

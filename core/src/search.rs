@@ -17,7 +17,10 @@
 //!    predictions of its neighbours;
 //! 3. at speed-first tradeoffs, on data lz4 hardly compresses, checks
 //!    whether blosclz stores the chunk's blocks ([`give_up_store`],
-//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate.
+//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate; at
+//!    the others, on data that compresses, measures [`block_probe`] on one
+//!    of the chunk's blocks, for what long blocks find and a sample's
+//!    short ones cannot.
 //!
 //! A SOFT readapt tries the winner again with clevel one up and one down, the
 //! other split mode and, where more than one thread is allowed, other thread
@@ -232,6 +235,60 @@ pub(crate) fn give_up_probes(p: &Params, typesize: usize, chunk_len: usize) -> u
     chunk_len.div_ceil(b) * streams(p, typesize)
 }
 
+/// The candidate a HARD readapt at a ratio-first tradeoff (from
+/// [`GIVE_UP_BELOW`] up) measures on one of the chunk's own blocks: lz4 at
+/// clevel 5 with split, whose blocks hold 64 KiB a stream (512 KiB for
+/// 8-byte elements), lz4's whole window. A sample's blocks (16 KiB at
+/// most) cannot show matches further apart than that, and scientific
+/// arrays have them: a 2-D field whose rows repeat the previous ones
+/// (`smooth_field_f64`: 1.2 on any block up to 256 KiB, 1.85 on this
+/// one). The grid's points with long blocks are predicted from short
+/// ones, so without this the tuner never sees that gain.
+pub(crate) fn block_probe(filter: Filter) -> Params {
+    Params::new(
+        Codec::Lz4,
+        filter,
+        Clevel::new(5).unwrap_or(Clevel::MIN),
+        SplitMode::Always,
+    )
+}
+
+/// How far apart, in bytes of the chunk, two pieces of data can be for
+/// `p` to find one from the other on blocks of `block` bytes: the
+/// codec's window within one stream of a block. A byte-shuffling filter
+/// puts an element's bytes in separate planes, so a distance between
+/// elements shrinks by the typesize within a plane; split mode then
+/// compresses each plane apart (without a filter, each contiguous
+/// `1/typesize` of the block). Windows: 64 KiB for the LZ codecs, 32 KiB
+/// for zlib, 512 KiB for zstd up to clevel 3 and more above.
+pub(crate) fn reach(p: &Params, typesize: usize, block: usize) -> usize {
+    let window: usize = match p.codec {
+        Codec::BloscLz | Codec::Lz4 | Codec::Lz4Hc => 64 << 10,
+        Codec::Zlib => 32 << 10,
+        Codec::Zstd if p.clevel.get() <= 3 => 512 << 10,
+        Codec::Zstd => 8 << 20,
+    };
+    let ts = typesize.max(1);
+    let planes = p.filter != Filter::None;
+    let stream = if p.split == SplitMode::Always && !planes {
+        block / ts
+    } else {
+        block
+    };
+    let window = if planes {
+        window.saturating_mul(ts)
+    } else {
+        window
+    };
+    window.min(stream)
+}
+
+/// The ratio the sample's lz4 at clevel 1 with a filter must reach before
+/// [`block_probe`] is measured with it: data that hardly compresses in
+/// short blocks (noise) has no long-range matches to find either, and the
+/// probe costs a block's compression.
+pub(crate) const BLOCK_PROBE_RATIO: f64 = 1.1;
+
 /// Whether a trial stored its sample: a ratio under 1.02 (one chunk header
 /// on an incompressible sample gives 0.99-1.0).
 pub(crate) fn stores(ratio: f64) -> bool {
@@ -363,5 +420,26 @@ mod tests {
         let one = soft_stage(&w, Threads::ONE);
         assert_eq!(one[0], w);
         assert!(one.iter().all(|p| p.cthreads == Threads::ONE));
+    }
+
+    #[test]
+    fn reach_is_the_window_within_a_stream() {
+        let at = |spec: &str| spec.parse::<Params>().unwrap();
+        const K: usize = 1024;
+        // The probe for 8-byte elements: 512 KiB blocks, planes of 64 KiB,
+        // lz4's whole window in each.
+        let probe = block_probe(Filter::Shuffle);
+        let block = crate::blosc2::auto_blocksize(&probe, 8, 1 << 20);
+        assert_eq!(block, 512 * K);
+        assert_eq!(reach(&probe, 8, block), 512 * K);
+        // A sample's 16 KiB blocks see no further than themselves.
+        assert_eq!(reach(&probe, 8, 16 * K), 16 * K);
+        // Without a filter, split streams are contiguous eighths.
+        assert_eq!(reach(&at("lz4/none/5/always"), 8, 512 * K), 64 * K);
+        assert_eq!(reach(&at("lz4/none/5/never"), 8, 512 * K), 64 * K);
+        // zlib's window is shorter, zstd's longer.
+        assert_eq!(reach(&at("zlib/none/5/never"), 8, 512 * K), 32 * K);
+        assert_eq!(reach(&at("zstd/none/1/never"), 8, 1 << 20), 512 * K);
+        assert_eq!(reach(&at("zstd/none/9/never"), 8, 1 << 20), 1 << 20);
     }
 }

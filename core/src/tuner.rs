@@ -147,6 +147,10 @@ pub struct TunerStats {
     /// found, on the head of one block, that it does (the store then
     /// competes with the measured candidates).
     pub store_checks: (u64, u64),
+    /// HARD readapts that measured [`search::block_probe`](crate::search)
+    /// on one of the chunk's blocks (ratio-first tradeoffs, data that
+    /// compresses).
+    pub block_probes: u64,
     /// Chunks whose parameters a model predicted.
     pub inferences: u64,
     /// Seconds computing features for inference.
@@ -181,6 +185,10 @@ struct Trial {
     cspeed: f64,
     /// Decompression speed, where the mode needs it.
     dspeed: Option<f64>,
+    /// Whether it was measured on (or, for a blosclz store, judged from)
+    /// one of the chunk's own blocks rather than a sample: a winner whose
+    /// merit only whole blocks show has no neighbour a sample could judge.
+    on_block: bool,
 }
 
 /// The most candidates a HARD readapt measures after its anchors.
@@ -198,6 +206,8 @@ struct Exploration {
     ranges: Ranges,
     /// Trial compressions run (and how many were also decompressed).
     counts: TrialCounts,
+    /// What a HARD readapt's block probe gained, for the SOFTs after it.
+    gain: Option<BlockGain>,
 }
 
 struct State {
@@ -217,6 +227,11 @@ struct State {
     /// Whether the winner is a model's prediction (a HARD readapt then
     /// measures it beside its own candidates).
     predicted_winner: bool,
+    /// Whether the winner won on one of the chunk's blocks ([`Trial`]'s
+    /// `on_block`): SOFT readapts leave it alone.
+    block_winner: bool,
+    /// What the last HARD readapt's block probe gained, if it ran.
+    block_gain: Option<BlockGain>,
     /// Whether the running HARD readapt answers a detected change.
     answering_change: bool,
     change_threshold: f64,
@@ -352,6 +367,8 @@ impl Tuner {
                 change_threshold: CHANGE_THRESHOLD,
                 inferred: 0,
                 predicted_winner: false,
+                block_winner: false,
+                block_gain: None,
                 stats: TunerStats::default(),
             }),
             config,
@@ -434,7 +451,7 @@ impl Tuner {
                 Err(e) => log::warn!("btune: model prediction failed ({e}); tuning without it"),
             }
         }
-        let (readapt, winner, ranges, predicted) = {
+        let (readapt, winner, ranges, predicted, block_winner, gain) = {
             let mut s = self.state.lock();
             let readapt = match chunk {
                 Some(c) if !c.is_empty() && !s.exploring => self.due_readapt(&mut s, c.len()),
@@ -446,13 +463,20 @@ impl Tuner {
                     s.ranges = Ranges::EMPTY;
                 }
             }
-            (readapt, s.winner, s.ranges, s.predicted_winner)
+            (
+                readapt,
+                s.winner,
+                s.ranges,
+                s.predicted_winner,
+                s.block_winner,
+                s.block_gain,
+            )
         };
         let found = match (readapt, chunk) {
             (Readapt::Hard, Some(c)) => {
                 Some(self.explore_hard(c, ranges, predicted.then_some(winner)))
             }
-            (Readapt::Soft, Some(c)) => Some(self.explore_soft(c, &winner)),
+            (Readapt::Soft, Some(c)) => Some(self.explore_soft(c, &winner, block_winner, gain)),
             _ => None,
         };
         let mut s = self.state.lock();
@@ -465,6 +489,10 @@ impl Tuner {
             s.stats.trial_decompressions += found.counts.decompressions;
             s.stats.store_checks.0 += found.counts.store_checks.0;
             s.stats.store_checks.1 += found.counts.store_checks.1;
+            s.stats.block_probes += found.counts.block_probes;
+            if readapt == Readapt::Hard {
+                s.block_gain = found.gain;
+            }
             if !found.ranges.is_empty() {
                 s.ranges.include(found.ranges.ratio.0, found.ranges.speed.0);
                 s.ranges.include(found.ranges.ratio.1, found.ranges.speed.1);
@@ -480,6 +508,7 @@ impl Tuner {
                     s.change_threshold = (2.0 * s.change_threshold).min(2.0);
                 }
                 s.winner = best.params;
+                s.block_winner = best.on_block;
                 s.predicted_winner = false;
             }
             s.answering_change = false;
@@ -534,6 +563,7 @@ impl Tuner {
         let new_winner = params != s.winner;
         s.winner = params;
         s.predicted_winner = true;
+        s.block_winner = false;
         let st = &mut s.stats;
         st.inferences += 1;
         st.feature_time += inferred.feature_time.as_secs_f64();
@@ -770,12 +800,7 @@ impl Tuner {
         let entered = self.now();
         let bytes = sample.bytes();
         let ts = self.typesize;
-        let auto = blosc2::auto_blocksize(params, ts, sample.chunk_len());
-        let blocksize = if sample.is_whole() {
-            auto
-        } else {
-            auto.min(bytes.len() / 2 / ts * ts).max(ts)
-        };
+        let blocksize = sample.blocksize(params, ts);
         let mut p = *params;
         p.blocksize = Blocksize::Bytes(u32::try_from(blocksize).unwrap_or(u32::MAX));
         // Warm-up block, then the rest; a sample of one block is timed cold.
@@ -830,6 +855,7 @@ impl Tuner {
             dspeed: timed_outcome
                 .dtime
                 .map(|_| timed_outcome.speed(PerfMode::Decomp)),
+            on_block: sample.is_block(),
         })
     }
 
@@ -911,7 +937,51 @@ impl Tuner {
                 .perf_mode
                 .needs_decompression()
                 .then(|| 1.0 / copy_per_byte.max(1e-15)),
+            on_block: true,
         })
+    }
+
+    /// Measures [`search::block_probe`] with `filter` on the sample and on
+    /// the chunk's middle block, where the sample's lz4 with that filter
+    /// compresses by at least [`search::BLOCK_PROBE_RATIO`] and a block is
+    /// at most half the chunk. The block's trial joins `trials` (the
+    /// sample's leaves); the answer is what the block gained. The block is
+    /// timed cold (no block is spare to warm its context up), so its speed
+    /// errs low: it wins on what its ratio gains.
+    fn block_gain(
+        &self,
+        chunk: &[u8],
+        sample: &Sample<'_>,
+        filter: Filter,
+        bufs: &mut TrialBuffers,
+        trials: &mut Vec<Trial>,
+    ) -> Option<BlockGain> {
+        let ts = self.typesize;
+        let probe = search::block_probe(filter);
+        let anchor = Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never);
+        let compresses = trials
+            .iter()
+            .any(|t| t.params == anchor && t.ratio >= search::BLOCK_PROBE_RATIO);
+        let blocksize = blosc2::auto_blocksize(&probe, ts, chunk.len());
+        if ts < 2 || !compresses || 2 * blocksize > chunk.len() {
+            return None;
+        }
+        bufs.counts.block_probes += 1;
+        let short = self.trial(sample, &probe, bufs)?;
+        let long = self.trial(&Sample::block(chunk, blocksize), &probe, bufs)?;
+        let gain = BlockGain {
+            gain: (long.ratio / short.ratio).max(1.0),
+            short_reach: search::reach(&probe, ts, sample.blocksize(&probe, ts)),
+            reach: search::reach(&probe, ts, blocksize),
+        };
+        log::debug!(
+            "block probe {probe}: ratio {:.3} on a {blocksize}-byte block, {:.3} on the sample",
+            long.ratio,
+            short.ratio
+        );
+        trials.retain(|t| t.params != probe);
+        trials.push(long);
+        Some(gain)
     }
 
     fn run_trials(
@@ -955,6 +1025,7 @@ impl Tuner {
                 trials,
                 ranges: prior,
                 counts: bufs.counts,
+                gain: None,
             };
         }
         // The two best filters by ratio, as lz4 at clevel 1 measured them.
@@ -971,6 +1042,18 @@ impl Tuner {
         }
 
         let candidates = search::grid_for(&filters);
+        // Ratio first, on data that compresses: long blocks may find what a
+        // sample's short ones cannot (`search::block_probe`). What the
+        // probe's block gains over its sample, candidates that see as far
+        // gain too.
+        let gain = if self.config.tradeoff >= search::GIVE_UP_BELOW && !sample.is_whole() {
+            filters
+                .first()
+                .and_then(|f| self.block_gain(chunk, &sample, *f, &mut bufs, &mut trials))
+        } else {
+            None
+        };
+        let gained = |t: Trial| gain.map_or(t, |g| g.apply(t, self.typesize, chunk.len()));
 
         let mut ranges = prior;
         for _ in 0..MAX_VERIFIED {
@@ -978,6 +1061,7 @@ impl Tuner {
                 .iter()
                 .filter(|p| !trials.iter().any(|t| t.params == **p))
                 .filter_map(|p| predict_from(p, &trials))
+                .map(gained)
                 .collect();
             ranges = self.ranges_of(prior, trials.iter().chain(&predictions));
             // Verify the prediction whose expected gain most exceeds what
@@ -1005,7 +1089,7 @@ impl Tuner {
                 break;
             };
             match self.trial(&sample, &next.params, &mut bufs) {
-                Some(t) => trials.push(t),
+                Some(t) => trials.push(gained(t)),
                 None => break,
             }
         }
@@ -1026,28 +1110,39 @@ impl Tuner {
         // The ranges keep the predicted extremes: the objective's ranges are
         // the whole grid's, most of which is predicted, not measured.
         let ranges = self.ranges_of(ranges, &trials);
-        let trials = self.with_threads(&sample, trials, &ranges, &mut bufs);
+        let trials = self.with_threads(&sample, trials, &ranges, &mut bufs, &gained);
         Exploration {
             trials,
             ranges,
             counts: bufs.counts,
+            gain,
         }
     }
 
-    /// A SOFT readapt around `winner`.
-    fn explore_soft(&self, chunk: &[u8], winner: &Params) -> Exploration {
+    /// A SOFT readapt around `winner` (`on_block`: whether it won on one
+    /// of the chunk's blocks), its trials gaining what the last HARD
+    /// readapt's block probe found (`gain`).
+    fn explore_soft(
+        &self,
+        chunk: &[u8],
+        winner: &Params,
+        on_block: bool,
+        gain: Option<BlockGain>,
+    ) -> Exploration {
         let sample = Sample::of(chunk, self.typesize, self.config.tradeoff);
         let mut bufs = TrialBuffers::default();
         let mut trials = Vec::new();
-        // A blosclz store measured on one of the chunk's blocks has no
-        // neighbour a sample could judge: on its short blocks every one of
-        // them costs a probe per block, so the pick would be noise. A
-        // change in the data (a ratio off 1) calls a HARD readapt instead.
-        if winner.format_key() == search::give_up_store(self.typesize, chunk.len()).format_key() {
+        // A winner measured on one of the chunk's blocks has no neighbour a
+        // sample could judge: a blosclz store costs a probe per short block
+        // there, and what long blocks find, short ones miss, so the pick
+        // would be noise or a loss. A change in the data calls a HARD
+        // readapt instead.
+        if on_block {
             return Exploration {
                 trials,
                 ranges: Ranges::EMPTY,
                 counts: bufs.counts,
+                gain: None,
             };
         }
         self.run_trials(
@@ -1056,11 +1151,20 @@ impl Tuner {
             &mut bufs,
             &mut trials,
         );
+        // A short block's trial of a candidate that sees as far as the
+        // probe did would miss what the probe found (a flip to a split
+        // mode that sees less would look free).
+        if let Some(g) = gain {
+            for t in &mut trials {
+                *t = g.apply(*t, self.typesize, chunk.len());
+            }
+        }
         let ranges = self.ranges_of(Ranges::EMPTY, &trials);
         Exploration {
             trials,
             ranges,
             counts: bufs.counts,
+            gain: None,
         }
     }
 
@@ -1072,6 +1176,7 @@ impl Tuner {
         mut trials: Vec<Trial>,
         ranges: &Ranges,
         bufs: &mut TrialBuffers,
+        gained: &dyn Fn(Trial) -> Trial,
     ) -> Vec<Trial> {
         let max = self.config.max_threads;
         if max == Threads::ONE {
@@ -1082,9 +1187,14 @@ impl Tuner {
             .max_by(|a, b| self.score(a, ranges).total_cmp(&self.score(b, ranges)))
             .copied()
         {
+            // The best may be the block probe; more threads on it are
+            // measured on the sample, and gain as it did.
             let p = best.params.with_threads(max);
             if let Some(t) = self.trial(sample, &p, bufs) {
-                trials.push(t);
+                trials.push(gained(Trial {
+                    ratio: if best.on_block { best.ratio } else { t.ratio },
+                    ..t
+                }));
             }
         }
         trials
@@ -1095,8 +1205,11 @@ impl Tuner {
 /// and filter (same split and closest clevel first), else its family's
 /// anchor (`search::family_anchor`), else lz4 at clevel 1 with its filter.
 fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
+    // What a chunk's block showed does not carry over to a sample's blocks.
+    let trials: Vec<&Trial> = trials.iter().filter(|t| !t.on_block).collect();
     let same_codec = trials
         .iter()
+        .copied()
         .filter(|t| t.params.codec == p.codec && t.params.filter == p.filter)
         .min_by_key(|t| {
             (
@@ -1109,6 +1222,7 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
     let find = |a: &Params| {
         trials
             .iter()
+            .copied()
             .find(|t| t.params.format_key() == a.format_key())
     };
     let anchor = same_codec
@@ -1122,7 +1236,39 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
         dspeed: anchor
             .dspeed
             .map(|d| search::predict_dspeed(p, &anchor.params, d)),
+        on_block: false,
     })
+}
+
+/// What [`search::block_probe`] gained on one of the chunk's blocks over
+/// the sample, and how far ([`search::reach`]) it saw on each. A
+/// candidate's ratio, measured or predicted on the sample, gains as much
+/// of it as its own blocks on the chunk see: all from the probe's reach
+/// on, none up to the sample's, geometrically between (two points of a
+/// curve whose shape the data decides: a 2-D field's rows repeat at one
+/// distance, most data gains a little at every one).
+#[derive(Clone, Copy, Debug)]
+struct BlockGain {
+    gain: f64,
+    short_reach: usize,
+    reach: usize,
+}
+
+impl BlockGain {
+    fn apply(self, t: Trial, typesize: usize, chunk_len: usize) -> Trial {
+        let block = blosc2::auto_blocksize(&t.params, typesize, chunk_len);
+        let r = search::reach(&t.params, typesize, block);
+        if t.on_block || r <= self.short_reach || self.reach <= self.short_reach {
+            return t;
+        }
+        let share = ((r as f64 / self.short_reach as f64).ln()
+            / (self.reach as f64 / self.short_reach as f64).ln())
+        .min(1.0);
+        Trial {
+            ratio: t.ratio * self.gain.powf(share),
+            ..t
+        }
+    }
 }
 
 #[derive(Default)]
@@ -1138,6 +1284,8 @@ struct TrialCounts {
     decompressions: u64,
     /// As [`TunerStats::store_checks`].
     store_checks: (u64, u64),
+    /// As [`TunerStats::block_probes`].
+    block_probes: u64,
 }
 
 #[cfg(test)]

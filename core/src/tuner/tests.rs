@@ -500,6 +500,7 @@ fn trials_cost_utility_only_where_the_mode_counts_writing() {
         ratio,
         cspeed,
         dspeed: Some(5e9),
+        on_block: false,
     };
     let best = trial(Codec::Lz4, 1, 2.0, 2e9);
     let slow = trial(Codec::Zstd, 9, 3.0, 5e6);
@@ -612,4 +613,96 @@ fn speed_first_checks_whether_blosclz_stores_the_blocks() {
     let smooth = smooth_f64(131_072, 0.2);
     assert!(ratio("lz4/none/1/never", &smooth, 8) > search::GIVE_UP_RATIO);
     assert_eq!(run(&smooth, 8, 0.2).store_checks, (0, 0));
+}
+
+/// `rows` copies of one row of `row_len` f64 values, a random walk with
+/// random fractions: within a row, shuffle and lz4 find only the top
+/// bytes' runs; a row repeats at a distance no sample block reaches.
+fn repeated_rows(row_len: usize, rows: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut walk = 1e5;
+    let mut row = Vec::with_capacity(row_len * 8);
+    for _ in 0..row_len {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        walk += ((x >> 40) % 7) as f64 - 3.0;
+        let frac = (x >> 11) as f64 / (1u64 << 53) as f64;
+        row.extend_from_slice(&(walk + frac).to_le_bytes());
+    }
+    row.repeat(rows)
+}
+
+#[test]
+fn ratio_first_hards_measure_a_block_for_far_matches() {
+    // Rows of 256 KiB: only blocks of 512 KiB hold two.
+    let data = repeated_rows(32_768, 4);
+    let ratio = |p: &Params, data: &[u8]| {
+        data.len() as f64 / blosc2::compress(data, 8, p).unwrap().len() as f64
+    };
+    // The premises: short blocks compress it somewhat, the probe's long
+    // ones find the repeated rows.
+    let short = ratio(&"lz4/shuffle/1/never".parse().unwrap(), &data);
+    assert!((search::BLOCK_PROBE_RATIO..1.6).contains(&short), "{short}");
+    let probe = search::block_probe(Filter::Shuffle);
+    assert!(ratio(&probe, &data) > 1.5 * short);
+    let run = |data: &[u8], tradeoff: f64, chunks: usize| {
+        let tuner = Tuner::new(
+            Config {
+                tradeoff,
+                // Readapts as scheduled, however slow the test's HARD.
+                tuning_budget: f64::INFINITY,
+                ..Config::default()
+            },
+            8,
+        )
+        .unwrap();
+        let ratios: Vec<f64> = (0..chunks)
+            .map(|_| {
+                let out = tuner.compress(data, ChunkFormat::Chunk).unwrap();
+                assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), data);
+                data.len() as f64 / out.bytes.len() as f64
+            })
+            .collect();
+        (tuner.stats(), ratios)
+    };
+    // Where ratio counts, the HARD finds the far matches, and the SOFTs
+    // after it (which see only the sample) keep them.
+    let (st, ratios) = run(&data, 0.5, 10);
+    assert_eq!(st.block_probes, 1);
+    assert!(st.softs > 0);
+    for r in ratios {
+        assert!(r > 1.5 * short, "{r} vs {short}");
+    }
+    // Speed first, no probe; nor on data that short blocks do not compress.
+    assert_eq!(run(&data, 0.1, 1).0.block_probes, 0);
+    assert_eq!(run(&noise(1 << 20, 5), 0.5, 1).0.block_probes, 0);
+}
+
+#[test]
+fn a_block_gain_goes_to_candidates_by_how_far_they_see() {
+    const K: usize = 1024;
+    let g = BlockGain {
+        gain: 4.0,
+        short_reach: 16 * K,
+        reach: 256 * K,
+    };
+    let ratio_of = |spec: &str, on_block: bool| {
+        let t = Trial {
+            params: spec.parse().unwrap(),
+            ratio: 1.5,
+            cspeed: 1e9,
+            dspeed: None,
+            on_block,
+        };
+        g.apply(t, 8, 1 << 20).ratio
+    };
+    // lz4 at clevel 1 without split: 16 KiB blocks, nothing gained.
+    assert_eq!(ratio_of("lz4/shuffle/1/never", false), 1.5);
+    // 512 KiB blocks see 512 KiB, past the probe: all of it.
+    assert_eq!(ratio_of("lz4/shuffle/5/always", false), 6.0);
+    // 64 KiB blocks (clevel 3), halfway on a log scale: half of it.
+    assert!((ratio_of("lz4/shuffle/3/never", false) - 3.0).abs() < 1e-9);
+    // What a block measured is not gained again.
+    assert_eq!(ratio_of("lz4/shuffle/5/always", true), 1.5);
 }
