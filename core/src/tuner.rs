@@ -944,10 +944,10 @@ impl Tuner {
     /// Measures [`search::block_probe`] with `filter` on the sample and on
     /// the chunk's middle block, where the sample's lz4 with that filter
     /// compresses by at least [`search::BLOCK_PROBE_RATIO`] and a block is
-    /// at most half the chunk. The block's trial joins `trials` (the
-    /// sample's leaves); the answer is what the block gained. The block is
-    /// timed cold (no block is spare to warm its context up), so its speed
-    /// errs low: it wins on what its ratio gains.
+    /// at most half the chunk. If the block gained at least
+    /// [`search::BLOCK_GAIN_MIN`], its ratio, with the sample's speeds,
+    /// joins `trials` and the answer is that gain; else the sample's trial
+    /// joins them and there is no gain.
     fn block_gain(
         &self,
         chunk: &[u8],
@@ -969,18 +969,31 @@ impl Tuner {
         bufs.counts.block_probes += 1;
         let short = self.trial(sample, &probe, bufs)?;
         let long = self.trial(&Sample::block(chunk, blocksize), &probe, bufs)?;
-        let gain = BlockGain {
-            gain: (long.ratio / short.ratio).max(1.0),
-            short_reach: search::reach(&probe, ts, sample.blocksize(&probe, ts)),
-            reach: search::reach(&probe, ts, blocksize),
-        };
         log::debug!(
             "block probe {probe}: ratio {:.3} on a {blocksize}-byte block, {:.3} on the sample",
             long.ratio,
             short.ratio
         );
+        // A few percent is what any longer block gains; it would only add
+        // noise to the comparison of candidates that see different lengths.
+        if long.ratio < search::BLOCK_GAIN_MIN * short.ratio {
+            trials.push(short);
+            return None;
+        }
+        let gain = BlockGain {
+            gain: long.ratio / short.ratio,
+            short_reach: search::reach(&probe, ts, sample.blocksize(&probe, ts)),
+            reach: search::reach(&probe, ts, blocksize),
+        };
+        // Speeds from the sample, as every other candidate's: the block's
+        // context is new and its first use faults in its buffers (2-3x
+        // slower than on the chunk here).
         trials.retain(|t| t.params != probe);
-        trials.push(long);
+        trials.push(Trial {
+            ratio: long.ratio,
+            on_block: true,
+            ..short
+        });
         Some(gain)
     }
 
