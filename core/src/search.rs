@@ -8,23 +8,26 @@
 //! 1. measures every effective filter pipeline with lz4 at clevel 1 (cheap,
 //!    and the ranking of filters carries over to other codecs), and
 //!    [`store_probe`];
-//! 2. predicts every grid point (codec x clevel x split) for the two best
+//! 2. at balanced tradeoffs ([`BLOCK_PROBE_TRADEOFFS`]), on data that
+//!    compresses, measures [`block_probe`] on the sample and on one of the
+//!    chunk's blocks: what that block gains over the sample (far matches a
+//!    sample's short blocks cannot show) goes to every candidate by how far
+//!    its own blocks see ([`reach`]), and the block's trial is a candidate;
+//! 3. predicts every grid point (codec x clevel x split) for the two best
 //!    filters by ratio from the nearest measured trial (same codec, else same
 //!    family, else lz4) with a table of relative ratios and speeds
 //!    ([`predict`]), and measures the best predicted point while it could
 //!    beat the best measured one by more than twice what its trial costs
 //!    in utility (a few trials at most). Each measurement anchors the
 //!    predictions of its neighbours;
-//! 3. at speed-first tradeoffs, on data lz4 hardly compresses, checks
+//! 4. at speed-first tradeoffs, on data lz4 hardly compresses, checks
 //!    whether blosclz stores the chunk's blocks ([`give_up_store`],
-//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate; at
-//!    the others, on data that compresses, measures [`block_probe`] on one
-//!    of the chunk's blocks, for what long blocks find and a sample's
-//!    short ones cannot.
+//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate.
 //!
 //! A SOFT readapt tries the winner again with clevel one up and one down, the
 //! other split mode and, where more than one thread is allowed, other thread
-//! counts.
+//! counts, with the last HARD's block gain; it leaves a winner measured on a
+//! block alone.
 
 use crate::params::{Clevel, Codec, Filter, Params, SplitMode, Threads};
 
@@ -235,8 +238,18 @@ pub(crate) fn give_up_probes(p: &Params, typesize: usize, chunk_len: usize) -> u
     chunk_len.div_ceil(b) * streams(p, typesize)
 }
 
-/// The candidate a HARD readapt at a ratio-first tradeoff (from
-/// [`GIVE_UP_BELOW`] up) measures on one of the chunk's own blocks: lz4 at
+/// The tradeoffs at which a HARD readapt measures [`block_probe`]: from
+/// where the speed-first checks end ([`GIVE_UP_BELOW`]) to where the
+/// winners are entropy coders at high levels. Those see far already
+/// (their blocks are long), and gain more from far matches than lz4 does
+/// (`smooth_field_f64`: zstd 1.8x, lz4 1.6x), so lz4's gain would rank
+/// them below it; at t = 0.9 the probe cost 0.06-0.07 on
+/// `smooth_field_f64` and `image_stack_u16` (four runs each on the
+/// benchmark corpus) and won 0.04 on `sparse_hits_f32`.
+pub(crate) const BLOCK_PROBE_TRADEOFFS: std::ops::Range<f64> = GIVE_UP_BELOW..0.75;
+
+/// The candidate a HARD readapt at a balanced tradeoff
+/// ([`BLOCK_PROBE_TRADEOFFS`]) measures on one of the chunk's own blocks: lz4 at
 /// clevel 5 with split, whose blocks hold 64 KiB a stream (512 KiB for
 /// 8-byte elements), lz4's whole window. A sample's blocks (16 KiB at
 /// most) cannot show matches further apart than that, and scientific

@@ -147,9 +147,9 @@ pub struct TunerStats {
     /// found, on the head of one block, that it does (the store then
     /// competes with the measured candidates).
     pub store_checks: (u64, u64),
-    /// HARD readapts that measured [`search::block_probe`](crate::search)
-    /// on one of the chunk's blocks (ratio-first tradeoffs, data that
-    /// compresses).
+    /// HARD readapts that measured lz4 with split on one of the chunk's
+    /// blocks, for matches further apart than a sample's blocks reach
+    /// (balanced tradeoffs, data that compresses).
     pub block_probes: u64,
     /// Chunks whose parameters a model predicted.
     pub inferences: u64,
@@ -1059,7 +1059,9 @@ impl Tuner {
         // sample's short ones cannot (`search::block_probe`). What the
         // probe's block gains over its sample, candidates that see as far
         // gain too.
-        let gain = if self.config.tradeoff >= search::GIVE_UP_BELOW && !sample.is_whole() {
+        let gain = if search::BLOCK_PROBE_TRADEOFFS.contains(&self.config.tradeoff)
+            && !sample.is_whole()
+        {
             filters
                 .first()
                 .and_then(|f| self.block_gain(chunk, &sample, *f, &mut bufs, &mut trials))
