@@ -634,7 +634,7 @@ fn repeated_rows(row_len: usize, rows: usize) -> Vec<u8> {
 }
 
 #[test]
-fn ratio_first_hards_measure_a_block_for_far_matches() {
+fn balanced_hards_measure_a_block_for_far_matches() {
     // Rows of 256 KiB: only blocks of 512 KiB hold two.
     let data = repeated_rows(32_768, 4);
     let ratio = |p: &Params, data: &[u8]| {
@@ -666,7 +666,7 @@ fn ratio_first_hards_measure_a_block_for_far_matches() {
             .collect();
         (tuner.stats(), ratios)
     };
-    // Where ratio counts, the HARD finds the far matches, and the SOFTs
+    // At a balanced tradeoff, the HARD finds the far matches, and the SOFTs
     // after it (which see only the sample) keep them.
     let (st, ratios) = run(&data, 0.5, 10);
     assert_eq!(st.block_probes, 1);
@@ -674,8 +674,10 @@ fn ratio_first_hards_measure_a_block_for_far_matches() {
     for r in ratios {
         assert!(r > 1.5 * short, "{r} vs {short}");
     }
-    // Speed first, no probe; nor on data that short blocks do not compress.
+    // Speed first or ratio first, no probe; nor on data that short blocks
+    // do not compress.
     assert_eq!(run(&data, 0.1, 1).0.block_probes, 0);
+    assert_eq!(run(&data, 0.9, 1).0.block_probes, 0);
     assert_eq!(run(&noise(1 << 20, 5), 0.5, 1).0.block_probes, 0);
 }
 
