@@ -49,9 +49,6 @@ pub(crate) fn sample_target(chunk_len: usize, tradeoff: f64) -> usize {
 pub(crate) struct Sample<'a> {
     bytes: Cow<'a, [u8]>,
     chunk_len: usize,
-    /// Whether the bytes are one of the chunk's own blocks
-    /// ([`Sample::block`]), compressed as they are, not cut.
-    block: bool,
 }
 
 impl<'a> Sample<'a> {
@@ -81,18 +78,6 @@ impl<'a> Sample<'a> {
         Sample {
             bytes,
             chunk_len: chunk.len(),
-            block: false,
-        }
-    }
-
-    /// The [`middle_block`] of `chunk` for blocks of `blocksize` bytes, to
-    /// be compressed as that one block: what only a whole block shows
-    /// (matches further apart than a sample's short blocks reach).
-    pub(crate) fn block(chunk: &'a [u8], blocksize: usize) -> Sample<'a> {
-        Sample {
-            bytes: Cow::Borrowed(middle_block(chunk, blocksize)),
-            chunk_len: chunk.len(),
-            block: true,
         }
     }
 
@@ -106,17 +91,12 @@ impl<'a> Sample<'a> {
         self.bytes.len() == self.chunk_len
     }
 
-    /// Whether the sample is one of the chunk's blocks ([`Sample::block`]).
-    pub(crate) fn is_block(&self) -> bool {
-        self.block
-    }
-
     /// The block size a trial of `params` uses on this sample: the one the
     /// chunk would get, cut to half the sample unless the sample is the
-    /// whole chunk or one of its blocks.
+    /// whole chunk.
     pub(crate) fn blocksize(&self, params: &Params, typesize: usize) -> usize {
         let auto = blosc2::auto_blocksize(params, typesize, self.chunk_len);
-        if self.is_whole() || self.block {
+        if self.is_whole() {
             auto
         } else {
             let ts = typesize.max(1);
@@ -126,9 +106,9 @@ impl<'a> Sample<'a> {
 }
 
 /// The middle one of the blocks of `blocksize` bytes that c-blosc2 cuts
-/// `chunk` into: where a codec's verdict on a whole block is read (blosclz
-/// gives a block up after probing its first 16 KiB, which a sample's short
-/// blocks cannot show).
+/// `chunk` into: where what only a whole block shows is read (blosclz
+/// gives a block up after probing its first 16 KiB; matches further apart
+/// than a sample's short blocks reach).
 pub(crate) fn middle_block(chunk: &[u8], blocksize: usize) -> &[u8] {
     let blocksize = blocksize.clamp(1, chunk.len().max(1));
     let start = chunk.len() / blocksize / 2 * blocksize;

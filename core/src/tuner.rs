@@ -855,7 +855,7 @@ impl Tuner {
             dspeed: timed_outcome
                 .dtime
                 .map(|_| timed_outcome.speed(PerfMode::Decomp)),
-            on_block: sample.is_block(),
+            on_block: false,
         })
     }
 
@@ -944,10 +944,10 @@ impl Tuner {
     /// Measures [`search::block_probe`] with `filter` on the sample and on
     /// the chunk's middle block, where the sample's lz4 with that filter
     /// compresses by at least [`search::BLOCK_PROBE_RATIO`] and a block is
-    /// at most half the chunk. If the block gained at least
-    /// [`search::BLOCK_GAIN_MIN`], its ratio, with the sample's speeds,
-    /// joins `trials` and the answer is that gain; else the sample's trial
-    /// joins them and there is no gain.
+    /// at most half the chunk (the block only for its ratio). If the block
+    /// gained at least [`search::BLOCK_GAIN_MIN`], its ratio, with the
+    /// sample's speeds, joins `trials` and the answer is that gain; else
+    /// the sample's trial joins them and there is no gain.
     fn block_gain(
         &self,
         chunk: &[u8],
@@ -968,29 +968,33 @@ impl Tuner {
         }
         bufs.counts.block_probes += 1;
         let short = self.trial(sample, &probe, bufs)?;
-        let long = self.trial(&Sample::block(chunk, blocksize), &probe, bufs)?;
+        // Only the block's ratio counts, so it is neither timed nor
+        // decompressed: its speeds are the sample's, as every other
+        // candidate's (the block's context would be new, and its first use
+        // faults its buffers in: 2-3x slower than on the chunk).
+        let block = sample::middle_block(chunk, blocksize);
+        bufs.counts.compressions += 1;
+        blosc2::compress_into(block, ts, &probe, &mut bufs.compressed).ok()?;
+        #[allow(clippy::cast_precision_loss)]
+        let long_ratio = block.len() as f64 / bufs.compressed.len().max(1) as f64;
         log::debug!(
-            "block probe {probe}: ratio {:.3} on a {blocksize}-byte block, {:.3} on the sample",
-            long.ratio,
+            "block probe {probe}: ratio {long_ratio:.3} on a {blocksize}-byte block, {:.3} on the sample",
             short.ratio
         );
         // A few percent is what any longer block gains; it would only add
         // noise to the comparison of candidates that see different lengths.
-        if long.ratio < search::BLOCK_GAIN_MIN * short.ratio {
+        if long_ratio < search::BLOCK_GAIN_MIN * short.ratio {
             trials.push(short);
             return None;
         }
         let gain = BlockGain {
-            gain: long.ratio / short.ratio,
+            gain: long_ratio / short.ratio,
             short_reach: search::reach(&probe, ts, sample.blocksize(&probe, ts)),
             reach: search::reach(&probe, ts, blocksize),
         };
-        // Speeds from the sample, as every other candidate's: the block's
-        // context is new and its first use faults in its buffers (2-3x
-        // slower than on the chunk here).
         trials.retain(|t| t.params != probe);
         trials.push(Trial {
-            ratio: long.ratio,
+            ratio: long_ratio,
             on_block: true,
             ..short
         });
@@ -1055,8 +1059,8 @@ impl Tuner {
         }
 
         let candidates = search::grid_for(&filters);
-        // Ratio first, on data that compresses: long blocks may find what a
-        // sample's short ones cannot (`search::block_probe`). What the
+        // Balanced tradeoffs, data that compresses: long blocks may find what
+        // a sample's short ones cannot (`search::block_probe`). What the
         // probe's block gains over its sample, candidates that see as far
         // gain too.
         let gain = if search::BLOCK_PROBE_TRADEOFFS.contains(&self.config.tradeoff)
