@@ -281,19 +281,13 @@ pub(crate) fn reach(p: &Params, typesize: usize, block: usize) -> usize {
         Codec::Zstd if p.clevel.get() <= 3 => 512 << 10,
         Codec::Zstd => 8 << 20,
     };
-    let ts = typesize.max(1);
-    let planes = p.filter != Filter::None;
-    let stream = if p.split == SplitMode::Always && !planes {
-        block / ts
+    if p.filter == Filter::None {
+        // Contiguous streams: a distance stays what it is.
+        window.min(block / streams(p, typesize))
     } else {
-        block
-    };
-    let window = if planes {
-        window.saturating_mul(ts)
-    } else {
-        window
-    };
-    window.min(stream)
+        // Planes of 1/typesize of the block, one stream or each apart.
+        window.saturating_mul(typesize.max(1)).min(block)
+    }
 }
 
 /// The ratio the sample's lz4 at clevel 1 with a filter must reach before

@@ -859,15 +859,15 @@ impl Tuner {
         })
     }
 
-    /// Whether c-blosc2 stores `bytes`, compressed as one block with
-    /// `params`, raw (its output is then longer than its input). Untimed:
-    /// only the verdict counts.
-    fn stores_raw(&self, bytes: &[u8], params: &Params, bufs: &mut TrialBuffers) -> bool {
+    /// The compressed length of `bytes` as one block with `params`
+    /// (longer than `bytes` if c-blosc2 stored them raw). Untimed: for
+    /// what only a whole block's verdict or ratio tells.
+    fn one_block(&self, bytes: &[u8], params: &Params, bufs: &mut TrialBuffers) -> Option<usize> {
         let mut p = *params;
         p.blocksize = Blocksize::Bytes(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
         bufs.counts.compressions += 1;
-        blosc2::compress_into(bytes, self.typesize, &p, &mut bufs.compressed).is_ok()
-            && bufs.compressed.len() > bytes.len()
+        blosc2::compress_into(bytes, self.typesize, &p, &mut bufs.compressed).ok()?;
+        Some(bufs.compressed.len())
     }
 
     /// What blosclz storing the chunk's blocks would give
@@ -902,7 +902,11 @@ impl Tuner {
             let stream = &block[k * stream_len..(k + 1) * stream_len];
             let head = &stream[..stream.len().min(search::GIVE_UP_PROBE)];
             probed += head.len();
-            if !self.stores_raw(head, &one_stream, bufs) {
+            // Stored raw means an output longer than the head.
+            if self
+                .one_block(head, &one_stream, bufs)
+                .is_none_or(|n| n <= head.len())
+            {
                 return None;
             }
         }
@@ -973,10 +977,8 @@ impl Tuner {
         // candidate's (the block's context would be new, and its first use
         // faults its buffers in: 2-3x slower than on the chunk).
         let block = sample::middle_block(chunk, blocksize);
-        bufs.counts.compressions += 1;
-        blosc2::compress_into(block, ts, &probe, &mut bufs.compressed).ok()?;
         #[allow(clippy::cast_precision_loss)]
-        let long_ratio = block.len() as f64 / bufs.compressed.len().max(1) as f64;
+        let long_ratio = block.len() as f64 / self.one_block(block, &probe, bufs)?.max(1) as f64;
         log::debug!(
             "block probe {probe}: ratio {long_ratio:.3} on a {blocksize}-byte block, {:.3} on the sample",
             short.ratio
@@ -1225,10 +1227,8 @@ impl Tuner {
 /// anchor (`search::family_anchor`), else lz4 at clevel 1 with its filter.
 fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
     // What a chunk's block showed does not carry over to a sample's blocks.
-    let trials: Vec<&Trial> = trials.iter().filter(|t| !t.on_block).collect();
-    let same_codec = trials
-        .iter()
-        .copied()
+    let anchors = || trials.iter().filter(|t| !t.on_block);
+    let same_codec = anchors()
         .filter(|t| t.params.codec == p.codec && t.params.filter == p.filter)
         .min_by_key(|t| {
             (
@@ -1238,12 +1238,7 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
         });
     let family = search::family_anchor(p);
     let lz4 = Params::new(Codec::Lz4, p.filter, Clevel::MIN, SplitMode::Never);
-    let find = |a: &Params| {
-        trials
-            .iter()
-            .copied()
-            .find(|t| t.params.format_key() == a.format_key())
-    };
+    let find = |a: &Params| anchors().find(|t| t.params.format_key() == a.format_key());
     let anchor = same_codec
         .or_else(|| find(&family))
         .or_else(|| find(&lz4))?;
