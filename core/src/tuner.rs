@@ -1208,14 +1208,20 @@ impl Tuner {
             .max_by(|a, b| self.score(a, ranges).total_cmp(&self.score(b, ranges)))
             .copied()
         {
-            // The best may be the block probe; more threads on it are
-            // measured on the sample, and gain as it did.
+            // More threads change the speed, not the ratio: a winner
+            // measured on a block keeps its block's ratio (already gained),
+            // one measured on the sample gains as it did.
             let p = best.params.with_threads(max);
             if let Some(t) = self.trial(sample, &p, bufs) {
-                trials.push(gained(Trial {
-                    ratio: if best.on_block { best.ratio } else { t.ratio },
-                    ..t
-                }));
+                trials.push(if best.on_block {
+                    Trial {
+                        ratio: best.ratio,
+                        on_block: true,
+                        ..t
+                    }
+                } else {
+                    gained(t)
+                });
             }
         }
         trials

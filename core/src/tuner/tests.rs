@@ -708,3 +708,42 @@ fn a_block_gain_goes_to_candidates_by_how_far_they_see() {
     // What a block measured is not gained again.
     assert_eq!(ratio_of("lz4/shuffle/5/always", true), 1.5);
 }
+
+#[test]
+fn more_threads_on_a_block_winner_keep_its_ratio() {
+    let data = repeated_rows(32_768, 4);
+    let tuner = Tuner::new(
+        Config {
+            tradeoff: 0.5,
+            max_threads: Threads::new(2).unwrap(),
+            ..Config::default()
+        },
+        8,
+    )
+    .unwrap();
+    let sample = Sample::of(&data, 8, 0.5);
+    let block = Trial {
+        params: search::block_probe(Filter::Shuffle),
+        ratio: 6.0,
+        cspeed: 1e9,
+        dspeed: None,
+        on_block: true,
+    };
+    let gain = BlockGain {
+        gain: 4.0,
+        short_reach: 16 << 10,
+        reach: 512 << 10,
+    };
+    let ranges = tuner.ranges_of(Ranges::EMPTY, &[block]);
+    let mut bufs = TrialBuffers::default();
+    let gained = |t: Trial| gain.apply(t, 8, data.len());
+    let trials = tuner.with_threads(&sample, vec![block], &ranges, &mut bufs, &gained);
+    // Tried again with two threads (on the sample, for its speed), it keeps
+    // the block's ratio: the block's gain is in it already.
+    let threaded = trials
+        .iter()
+        .find(|t| t.params == block.params.with_threads(Threads::new(2).unwrap()))
+        .unwrap();
+    assert_eq!(threaded.ratio, 6.0);
+    assert!(threaded.on_block);
+}
