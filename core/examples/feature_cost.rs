@@ -11,7 +11,9 @@
 //!
 //! Options: `--chunk-bytes N` (default 1048576, rounded down to whole
 //! elements), `--reps N` (default 20), `--show` (also print each dataset's
-//! features, averaged over its chunks).
+//! features, averaged over its chunks), `--json` (instead of the tables,
+//! one JSON object per dataset: its features averaged over its chunks and
+//! the median times, for `scripts/fit_small_start.py`).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -26,6 +28,7 @@ struct Args {
     chunk_bytes: usize,
     reps: usize,
     show: bool,
+    json: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         chunk_bytes: 1 << 20,
         reps: 20,
         show: false,
+        json: false,
     };
     let mut it = std::env::args().skip(1);
     let number = |flag: &str, v: Option<String>| -> Result<usize, String> {
@@ -46,9 +50,10 @@ fn parse_args() -> Result<Args, String> {
             "--chunk-bytes" => args.chunk_bytes = number(&a, it.next())?,
             "--reps" => args.reps = number(&a, it.next())?,
             "--show" => args.show = true,
+            "--json" => args.json = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: feature_cost [MANIFEST] [--chunk-bytes N] [--reps N] [--show]"
+                    "usage: feature_cost [MANIFEST] [--chunk-bytes N] [--reps N] [--show] [--json]"
                         .to_owned(),
                 );
             }
@@ -93,10 +98,12 @@ fn main() -> ExitCode {
     // The first call builds a table once; keep it out of the timings.
     black_box(Features::of(&[0; 16], 1));
 
-    println!(
-        "{:<20} {:>3} {:>6} {:>11} {:>10} {:>9}",
-        "dataset", "ts", "chunks", "feature us", "lz4 us", "feat/lz4"
-    );
+    if !args.json {
+        println!(
+            "{:<20} {:>3} {:>6} {:>11} {:>10} {:>9}",
+            "dataset", "ts", "chunks", "feature us", "lz4 us", "feat/lz4"
+        );
+    }
     let (mut all_feat, mut all_lz4, mut all_ratio) = (vec![], vec![], vec![]);
     let mut shown = vec![];
     for d in manifest["datasets"].as_array().expect("datasets") {
@@ -132,6 +139,20 @@ fn main() -> ExitCode {
         }
         let nchunks = feat.len();
         let (f, l) = (median(&mut feat), median(&mut lz4));
+        let mean = sum.map(|s| s / nchunks.max(1) as f64);
+        if args.json {
+            let features: serde_json::Map<String, serde_json::Value> = FEATURE_NAMES
+                .iter()
+                .zip(mean)
+                .map(|(n, x)| ((*n).to_owned(), x.into()))
+                .collect();
+            let row = serde_json::json!({
+                "dataset": name, "typesize": typesize, "nbytes": data.len(),
+                "feature_us": f, "lz4_us": l, "features": features,
+            });
+            println!("{row}");
+            continue;
+        }
         println!(
             "{name:<20} {typesize:>3} {nchunks:>6} {f:>11.2} {l:>10.1} {:>8.2}%",
             100.0 * f / l
@@ -139,7 +160,10 @@ fn main() -> ExitCode {
         all_feat.push(f);
         all_lz4.push(l);
         all_ratio.push(100.0 * f / l);
-        shown.push((name.to_owned(), sum.map(|s| s / nchunks.max(1) as f64)));
+        shown.push((name.to_owned(), mean));
+    }
+    if args.json {
+        return ExitCode::SUCCESS;
     }
     println!(
         "{:<20} {:>3} {:>6} {:>11.2} {:>10.1} {:>8.2}%",

@@ -26,6 +26,7 @@ pub mod objective;
 pub mod params;
 mod sample;
 mod search;
+mod start;
 pub mod trace;
 pub mod tuner;
 

@@ -37,6 +37,7 @@ use crate::objective::{Objective, Outcome, PerfMode, Ranges};
 use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
 use crate::sample::{self, Sample};
 use crate::search;
+use crate::start;
 use crate::trace::{Trace, TraceRow, TraceSink};
 
 /// Readapts after a detected change wait while tuning work exceeds this
@@ -224,6 +225,9 @@ struct State {
     change_pending: bool,
     /// Chunks for which inference was started.
     inferred: u32,
+    /// Whether the start is still to be picked from the first chunk seen
+    /// (`start::uses_data`; small data keeps it).
+    start_from_data: bool,
     /// Whether the winner is a model's prediction (a HARD readapt then
     /// measures it beside its own candidates).
     predicted_winner: bool,
@@ -249,33 +253,6 @@ pub struct Tuner {
     /// The model for this perf mode, when inference is on.
     model: Option<Arc<Model>>,
     state: Mutex<State>,
-}
-
-/// The parameters used before anything is measured, which is for good on
-/// data too small to explore ([`MIN_EXPLORE_BYTES`]): per tradeoff band and
-/// typesize class, the grid point with the lowest mean regret over the
-/// datasets of that size among the 81 of the benchmark and training corpora
-/// (`scripts/training_corpus.py`), measured by this project with c-blosc2
-/// 2.21, one thread. Bytes (typesize 1) and wider elements want different
-/// filters; at a speed-first tradeoff small data is best stored as fast as
-/// possible.
-fn default_start(tradeoff: f64, typesize: usize) -> Params {
-    use Codec::{BloscLz, Lz4, Zstd};
-    use Filter::{Bitshuffle, None as NoFilter};
-    let (codec, filter, clevel) = match (typesize, tradeoff) {
-        (_, t) if t < 0.2 => (BloscLz, NoFilter, 1),
-        (1, t) if t < 0.4 => (Lz4, Bitshuffle, 7),
-        (1, t) if t < 0.6 => (Zstd, Bitshuffle, 1),
-        (_, t) if t < 0.6 => (Lz4, Bitshuffle, 7),
-        (_, t) if t < 0.8 => (Zstd, NoFilter, 3),
-        _ => (Zstd, NoFilter, 9),
-    };
-    Params::new(
-        codec,
-        filter,
-        Clevel::new(clevel).unwrap_or(Clevel::MIN),
-        SplitMode::Never,
-    )
 }
 
 /// At tradeoff 0.5, the first HARD readapt waits until the dataset has shown
@@ -338,7 +315,7 @@ impl Tuner {
         }
         let mut winner = config
             .cparams_hint
-            .unwrap_or_else(|| default_start(config.tradeoff, typesize));
+            .unwrap_or_else(|| start::without_data(config.tradeoff, typesize));
         winner.cthreads = winner.cthreads.min(config.max_threads);
         winner.dthreads = winner.dthreads.min(config.max_threads);
         let model = match (&config.models_dir, config.use_inference) {
@@ -366,6 +343,8 @@ impl Tuner {
                 answering_change: false,
                 change_threshold: CHANGE_THRESHOLD,
                 inferred: 0,
+                start_from_data: config.cparams_hint.is_none()
+                    && start::uses_data(config.tradeoff, typesize),
                 predicted_winner: false,
                 block_winner: false,
                 block_gain: None,
@@ -451,12 +430,20 @@ impl Tuner {
                 Err(e) => log::warn!("btune: model prediction failed ({e}); tuning without it"),
             }
         }
-        let (readapt, winner, ranges, predicted, block_winner, gain) = {
+        let (readapt, winner, ranges, predicted, block_winner, gain, start_from) = {
             let mut s = self.state.lock();
             let readapt = match chunk {
                 Some(c) if !c.is_empty() && !s.exploring => self.due_readapt(&mut s, c.len()),
                 _ => Readapt::None,
             };
+            // Data too small to explore (so far): its first chunk picks the
+            // start, once.
+            let start_from = chunk.filter(|c| {
+                !c.is_empty()
+                    && readapt == Readapt::None
+                    && s.stats.hards == 0
+                    && std::mem::take(&mut s.start_from_data)
+            });
             if readapt != Readapt::None {
                 s.exploring = true;
                 if readapt == Readapt::Hard {
@@ -470,8 +457,10 @@ impl Tuner {
                 s.predicted_winner,
                 s.block_winner,
                 s.block_gain,
+                start_from,
             )
         };
+        let started = start_from.map(|c| start::for_chunk(self.config.tradeoff, self.typesize, c));
         let found = match (readapt, chunk) {
             (Readapt::Hard, Some(c)) => {
                 Some(self.explore_hard(c, ranges, predicted.then_some(winner)))
@@ -483,6 +472,15 @@ impl Tuner {
         let mut new_winner = false;
         if readapt != Readapt::None {
             s.exploring = false;
+        }
+        if let Some(p) = started.filter(|_| s.stats.hards == 0) {
+            let p = Params {
+                cthreads: s.winner.cthreads,
+                dthreads: s.winner.dthreads,
+                ..p
+            };
+            new_winner = p != s.winner;
+            s.winner = p;
         }
         if let Some(found) = found {
             s.stats.trials += found.counts.compressions;

@@ -747,3 +747,47 @@ fn more_threads_on_a_block_winner_keep_its_ratio() {
     assert_eq!(threaded.ratio, 6.0);
     assert!(threaded.on_block);
 }
+
+#[test]
+fn small_data_picks_its_start_from_the_first_chunk_once() {
+    // 16 KiB chunks of 8-byte elements at t = 0.7: too small to explore
+    // (under 92 KiB), so the first chunk's features choose the start, and
+    // it stays.
+    let tuner = Tuner::new(
+        Config {
+            tradeoff: 0.7,
+            ..Config::default()
+        },
+        8,
+    )
+    .unwrap();
+    let staircase: Vec<u8> = (0..2048u32)
+        .flat_map(|i| f64::from(i / 16).to_le_bytes())
+        .collect();
+    // Before any data: shuffle + bytedelta, what most small numeric data wants.
+    assert_eq!(tuner.winner().filter, Filter::ShuffleBytedelta);
+    // Random bytes: shuffling finds nothing, so no filter.
+    let noise = noise(staircase.len(), 7);
+    let first = tuner.compress(&noise, ChunkFormat::Chunk).unwrap();
+    assert_eq!(first.readapt, Readapt::None);
+    assert_eq!(blosc2::decompress(&first.bytes, 1).unwrap(), noise);
+    assert_eq!(
+        (first.params.codec, first.params.filter),
+        (Codec::Zstd, Filter::None)
+    );
+    let second = tuner.compress(&staircase, ChunkFormat::Chunk).unwrap();
+    assert_eq!(blosc2::decompress(&second.bytes, 1).unwrap(), staircase);
+    assert_eq!(
+        (
+            second.params.codec,
+            second.params.filter,
+            second.params.clevel
+        ),
+        (first.params.codec, first.params.filter, first.params.clevel)
+    );
+    assert_eq!(tuner.stats().hards, 0);
+    // The same staircase first: the filter it wants.
+    let tuner = Tuner::new(tuner.config().clone(), 8).unwrap();
+    let out = tuner.compress(&staircase, ChunkFormat::Chunk).unwrap();
+    assert_eq!(out.params.filter, Filter::ShuffleBytedelta);
+}
