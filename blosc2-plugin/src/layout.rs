@@ -12,7 +12,7 @@ use std::fmt;
 pub(crate) enum Layout {
     /// c-blosc2 2.13.0 - 2.23.x.
     A,
-    /// c-blosc2 3.0.0 - 3.3.x.
+    /// c-blosc2 3.0.0 - 3.3.x and 3.6.x (3.4 and 3.5 were never checked).
     B,
 }
 
@@ -65,6 +65,11 @@ const OFFSETS_A: Offsets = Offsets {
     size: 1256,
 };
 
+/// Also c-blosc2 3.6.1 (python-blosc2 4.15.0): its `blosc2_context` is the
+/// 3.3 one at every field here, size 1344 included (3.6 only adds a bool,
+/// `blosc1_format`, in the padding at byte 19). One difference in behaviour:
+/// 3.6 copies `blocksize` into `header_blocksize` itself after the tuner ran,
+/// so the plugin's own copy is redundant there and stays for 3.0-3.3.
 const OFFSETS_B: Offsets = Offsets {
     src: 0,
     sourcesize: 20,
@@ -93,8 +98,8 @@ const OFFSETS_B: Offsets = Offsets {
 pub(crate) const SNAPSHOT_BYTES: usize = OFFSETS_A.size;
 
 /// The versions supported, for messages.
-pub(crate) const SUPPORTED: &str =
-    "c-blosc2 2.13-2.23 (python-blosc2 3.0-4.1) and 3.0-3.3 (python-blosc2 4.2-4.14)";
+pub(crate) const SUPPORTED: &str = "c-blosc2 2.13-2.23 (python-blosc2 3.0-4.1), \
+     3.0-3.3 (python-blosc2 4.2-4.14) and 3.6 (python-blosc2 4.15)";
 
 impl Layout {
     /// Both layouts.
@@ -109,7 +114,9 @@ impl Layout {
     }
 
     /// The layout of a c-blosc2 version string (`"2.19.1"`, `"3.3.5"`,
-    /// `"2.21.2.dev"`), if it is a supported one.
+    /// `"3.6.1"`, `"2.21.2.dev"`), if it is a supported one. Only minor
+    /// versions whose layout was checked are: 3.4 and 3.5 (bundled by no
+    /// python-blosc2 release) are refused.
     pub(crate) fn for_version(version: &str) -> Option<Layout> {
         let mut parts = version.split(['.', '-']);
         let major: u32 = parts.next()?.parse().ok()?;
@@ -121,7 +128,7 @@ impl Layout {
         }
         match (major, minor) {
             (2, 13..=23) => Some(Layout::A),
-            (3, 0..=3) => Some(Layout::B),
+            (3, 0..=3 | 6) => Some(Layout::B),
             _ => None,
         }
     }
@@ -138,7 +145,7 @@ impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Layout::A => "2.13-2.23",
-            Layout::B => "3.0-3.3",
+            Layout::B => "3.0-3.3, 3.6",
         })
     }
 }
@@ -278,8 +285,12 @@ pub(crate) mod tests {
         assert_eq!(Layout::for_version("2.23.4.dev"), Some(Layout::A));
         assert_eq!(Layout::for_version("3.0.2"), Some(Layout::B));
         assert_eq!(Layout::for_version("3.3.5"), Some(Layout::B));
+        assert_eq!(Layout::for_version("3.6.0"), Some(Layout::B));
+        assert_eq!(Layout::for_version("3.6.1"), Some(Layout::B));
+        assert_eq!(Layout::for_version("3.6.2.dev"), Some(Layout::B));
         for v in [
-            "2.12.9", "2.24.0", "3.4.0", "4.0.0", "1.21.0", "3.3", "x.y.z", "", "3.3.x",
+            "2.12.9", "2.24.0", "3.4.0", "3.5.1", "3.7.0", "4.0.0", "1.21.0", "3.3", "3.6",
+            "x.y.z", "", "3.3.x", "3.6.x",
         ] {
             assert_eq!(Layout::for_version(v), None, "{v}");
         }
@@ -296,6 +307,7 @@ pub(crate) mod tests {
         assert_eq!(detect("2.19.1", &a[..SNAPSHOT_BYTES]), Ok(Layout::A));
         let b = forged_context(Layout::B);
         assert_eq!(detect("3.3.5", &b[..SNAPSHOT_BYTES]), Ok(Layout::B));
+        assert_eq!(detect("3.6.1", &b[..SNAPSHOT_BYTES]), Ok(Layout::B));
     }
 
     #[test]
@@ -303,9 +315,17 @@ pub(crate) mod tests {
         let a = forged_context(Layout::A);
         // A 3.x version with a 2.x context: the fingerprint disagrees.
         let e = detect("3.3.5", &a[..SNAPSHOT_BYTES]).unwrap_err();
-        assert!(e.contains("expected 3.0-3.3 layout"), "{e}");
-        let e = detect("3.4.0", &a[..SNAPSHOT_BYTES]).unwrap_err();
-        assert!(e.contains("not supported"), "{e}");
+        assert!(e.contains("expected 3.0-3.3, 3.6 layout"), "{e}");
+        let e = detect("3.6.1", &a[..SNAPSHOT_BYTES]).unwrap_err();
+        assert!(e.contains("expected 3.0-3.3, 3.6 layout"), "{e}");
+        let b = forged_context(Layout::B);
+        for v in ["3.4.0", "3.5.1", "3.7.0"] {
+            let e = detect(v, &b[..SNAPSHOT_BYTES]).unwrap_err();
+            assert!(
+                e.contains("not supported") && e.contains("3.6 (python-blosc2 4.15)"),
+                "{e}"
+            );
+        }
         let e = detect("2.19.1", &a[..100]).unwrap_err();
         assert!(e.contains("too short"), "{e}");
         // A context that satisfies both layouts is ambiguous.
