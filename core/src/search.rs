@@ -13,6 +13,8 @@
 //!    chunk's blocks: what that block gains over the sample (far matches a
 //!    sample's short blocks cannot show) goes to every candidate by how far
 //!    its own blocks see ([`reach`]), and the block's trial is a candidate;
+//!    where ratio comes first ([`CHUNK_PROBE_FROM`]), [`chunk_probe`] does
+//!    the same for each of the two best filters on the whole chunk;
 //! 3. predicts every grid point (codec x clevel x split) for the two best
 //!    filters by ratio from the nearest measured trial (same codec, else same
 //!    family, else lz4) with a table of relative ratios and speeds
@@ -266,6 +268,41 @@ pub(crate) fn block_probe(filter: Filter) -> Params {
     )
 }
 
+/// The tradeoff from which a HARD readapt measures [`chunk_probe`] instead
+/// of [`block_probe`]: where ratio comes first, the winners are entropy
+/// coders at high levels whose blocks are the whole chunk (zstd at clevel 9
+/// on 1 MiB chunks), and half a chunk does not show what they find.
+/// `image_stack_u16` is a stack of similar images: zstd/shuffle gains 1.1x
+/// from 16 KiB to 512 KiB blocks and 1.3x to 1 MiB; `retina_u8` and
+/// `python_source_text` gain 1.2x.
+pub(crate) const CHUNK_PROBE_FROM: f64 = BLOCK_PROBE_TRADEOFFS.end;
+
+/// The candidate a HARD readapt where ratio comes first
+/// ([`CHUNK_PROBE_FROM`]) measures on the sample and on the whole chunk as
+/// one block: zstd at clevel 4 (zstd's level 7) without split, whose
+/// 2 MiB window sees all of a chunk up to that size at 10-30 ms a MiB;
+/// clevel 9 (zstd's 22) sees as far but takes a second or more. What the
+/// chunk gains over the sample goes to every candidate with `filter` by
+/// how far it sees ([`reach`]). Lower levels find fewer of the far
+/// matches that clevel 9 does: on `labels_u8` without a filter, 1 MiB
+/// gains 1.05x over 16 KiB blocks at clevel 3, 1.30x at 4, 1.27x at 9.
+pub(crate) fn chunk_probe(filter: Filter) -> Params {
+    Params::new(
+        Codec::Zstd,
+        filter,
+        Clevel::new(4).unwrap_or(Clevel::MIN),
+        SplitMode::Never,
+    )
+}
+
+/// How many times as far as the sample's blocks a [`chunk_probe`] must see
+/// on the chunk: 512 KiB and more for a sample's 16 KiB blocks. On shorter
+/// chunks it gained nothing on the benchmark corpus at t = 0.9
+/// (`dem_i16`, `mri_u16` and `membrane_f32`, 48-277 KB, the HARD's choice
+/// the same or worse) and cost 0.01-0.02 in utility: a probe costs about
+/// one chunk's compression, which the one chunk of such data bears alone.
+pub(crate) const CHUNK_PROBE_REACH: usize = 32;
+
 /// How far apart, in bytes of the chunk, two pieces of data can be for
 /// `p` to find one from the other on blocks of `block` bytes: the
 /// codec's window within one stream of a block. A byte-shuffling filter
@@ -273,13 +310,19 @@ pub(crate) fn block_probe(filter: Filter) -> Params {
 /// elements shrinks by the typesize within a plane; split mode then
 /// compresses each plane apart (without a filter, each contiguous
 /// `1/typesize` of the block). Windows: 64 KiB for the LZ codecs, 32 KiB
-/// for zlib, 512 KiB for zstd up to clevel 3 and more above.
+/// for zlib; zstd's grows with its level (c-blosc2 runs zstd at level
+/// `2 * clevel - 1`, 20 at clevel 8 and 22 at 9; zstd's parameters for
+/// inputs over 256 KiB give 512 KiB at level 1, 2 MiB up to 13 and 8 MiB
+/// above) and never exceeds the block it is given.
 pub(crate) fn reach(p: &Params, typesize: usize, block: usize) -> usize {
     let window: usize = match p.codec {
         Codec::BloscLz | Codec::Lz4 | Codec::Lz4Hc => 64 << 10,
         Codec::Zlib => 32 << 10,
-        Codec::Zstd if p.clevel.get() <= 3 => 512 << 10,
-        Codec::Zstd => 8 << 20,
+        Codec::Zstd => match p.clevel.get() {
+            0 | 1 => 512 << 10,
+            2..=7 => 2 << 20,
+            _ => 8 << 20,
+        },
     };
     if p.filter == Filter::None {
         // Contiguous streams: a distance stays what it is.
@@ -455,5 +498,11 @@ mod tests {
         assert_eq!(reach(&at("zlib/none/5/never"), 8, 512 * K), 32 * K);
         assert_eq!(reach(&at("zstd/none/1/never"), 8, 1 << 20), 512 * K);
         assert_eq!(reach(&at("zstd/none/9/never"), 8, 1 << 20), 1 << 20);
+        // The chunk probe sees all of a 1 MiB chunk as one block, with or
+        // without a filter, 64 times as far as a sample's 16 KiB blocks.
+        for f in [Filter::None, Filter::Shuffle] {
+            assert_eq!(reach(&chunk_probe(f), 8, 1 << 20), 1 << 20);
+            assert!(reach(&chunk_probe(f), 8, 16 * K) * CHUNK_PROBE_REACH <= 1 << 20);
+        }
     }
 }

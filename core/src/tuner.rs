@@ -207,8 +207,9 @@ struct Exploration {
     ranges: Ranges,
     /// Trial compressions run (and how many were also decompressed).
     counts: TrialCounts,
-    /// What a HARD readapt's block probe gained, for the SOFTs after it.
-    gain: Option<BlockGain>,
+    /// What a HARD readapt's block or chunk probes gained, for the SOFTs
+    /// after it.
+    gain: BlockGains,
 }
 
 struct State {
@@ -234,8 +235,8 @@ struct State {
     /// Whether the winner won on one of the chunk's blocks ([`Trial`]'s
     /// `on_block`): SOFT readapts leave it alone.
     block_winner: bool,
-    /// What the last HARD readapt's block probe gained, if it ran.
-    block_gain: Option<BlockGain>,
+    /// What the last HARD readapt's block or chunk probes gained.
+    block_gain: BlockGains,
     /// Whether the running HARD readapt answers a detected change.
     answering_change: bool,
     change_threshold: f64,
@@ -347,7 +348,7 @@ impl Tuner {
                     && start::uses_data(config.tradeoff, typesize),
                 predicted_winner: false,
                 block_winner: false,
-                block_gain: None,
+                block_gain: BlockGains::default(),
                 stats: TunerStats::default(),
             }),
             config,
@@ -456,7 +457,7 @@ impl Tuner {
                 s.ranges,
                 s.predicted_winner,
                 s.block_winner,
-                s.block_gain,
+                s.block_gain.clone(),
                 start_from,
             )
         };
@@ -465,7 +466,7 @@ impl Tuner {
             (Readapt::Hard, Some(c)) => {
                 Some(self.explore_hard(c, ranges, predicted.then_some(winner)))
             }
-            (Readapt::Soft, Some(c)) => Some(self.explore_soft(c, &winner, block_winner, gain)),
+            (Readapt::Soft, Some(c)) => Some(self.explore_soft(c, &winner, block_winner, &gain)),
             _ => None,
         };
         let mut s = self.state.lock();
@@ -988,6 +989,7 @@ impl Tuner {
             return None;
         }
         let gain = BlockGain {
+            filter,
             gain: long_ratio / short.ratio,
             short_reach: search::reach(&probe, ts, sample.blocksize(&probe, ts)),
             reach: search::reach(&probe, ts, blocksize),
@@ -999,6 +1001,54 @@ impl Tuner {
             ..short
         });
         Some(gain)
+    }
+
+    /// Measures [`search::chunk_probe`] with `filter` on the sample and on
+    /// the whole chunk as one block (its ratio only), where the sample's
+    /// lz4 with that filter compresses by at least
+    /// [`search::BLOCK_PROBE_RATIO`] (`trials` hold its measure) and the
+    /// chunk lets the probe see [`search::CHUNK_PROBE_REACH`] times as far
+    /// as the sample does. The answer is what the chunk gained for
+    /// `filter`.
+    fn chunk_gain(
+        &self,
+        chunk: &[u8],
+        sample: &Sample<'_>,
+        filter: Filter,
+        bufs: &mut TrialBuffers,
+        trials: &[Trial],
+    ) -> Option<BlockGain> {
+        let ts = self.typesize;
+        let probe = search::chunk_probe(filter);
+        let anchor = Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never);
+        let compresses = trials
+            .iter()
+            .any(|t| t.params == anchor && t.ratio >= search::BLOCK_PROBE_RATIO);
+        let short_reach = search::reach(&probe, ts, sample.blocksize(&probe, ts));
+        let reach = search::reach(&probe, ts, chunk.len());
+        if !compresses || reach < search::CHUNK_PROBE_REACH * short_reach {
+            return None;
+        }
+        bufs.counts.block_probes += 1;
+        // Not a trial that joins the others: as an anchor it would move the
+        // predictions of its filter's candidates off the table's, and the
+        // verifications would follow them.
+        let short = self.trial(sample, &probe, bufs)?;
+        // As for the block probe: the chunk's ratio only, with the sample's
+        // speeds (a new context's first use of its buffers would not time
+        // what the chunk costs).
+        #[allow(clippy::cast_precision_loss)]
+        let long_ratio = chunk.len() as f64 / self.one_block(chunk, &probe, bufs)?.max(1) as f64;
+        log::debug!(
+            "chunk probe {probe}: ratio {long_ratio:.3} on the chunk, {:.3} on the sample",
+            short.ratio
+        );
+        Some(BlockGain {
+            filter,
+            gain: long_ratio / short.ratio,
+            short_reach,
+            reach,
+        })
     }
 
     fn run_trials(
@@ -1042,7 +1092,7 @@ impl Tuner {
                 trials,
                 ranges: prior,
                 counts: bufs.counts,
-                gain: None,
+                gain: BlockGains::default(),
             };
         }
         // The two best filters by ratio, as lz4 at clevel 1 measured them.
@@ -1059,33 +1109,53 @@ impl Tuner {
         }
 
         let candidates = search::grid_for(&filters);
-        // Balanced tradeoffs, data that compresses: long blocks may find what
-        // a sample's short ones cannot (`search::block_probe`). What the
-        // probe's block gains over its sample, candidates that see as far
-        // gain too.
-        let gain = if search::BLOCK_PROBE_TRADEOFFS.contains(&self.config.tradeoff)
-            && !sample.is_whole()
-        {
-            filters
-                .first()
-                .and_then(|f| self.block_gain(chunk, &sample, *f, &mut bufs, &mut trials))
+        // Data that compresses: long blocks may find what a sample's short
+        // ones cannot. At balanced tradeoffs one of the chunk's blocks shows
+        // it (`search::block_probe`), where ratio comes first the whole
+        // chunk does, for each filter (`search::chunk_probe`). Candidates
+        // gain what the probe's block or chunk gained by how far they see.
+        let t = self.config.tradeoff;
+        let gains = if sample.is_whole() {
+            BlockGains::default()
+        } else if search::BLOCK_PROBE_TRADEOFFS.contains(&t) {
+            BlockGains(
+                filters
+                    .first()
+                    .and_then(|f| self.block_gain(chunk, &sample, *f, &mut bufs, &mut trials))
+                    .into_iter()
+                    .collect(),
+            )
+        } else if t >= search::CHUNK_PROBE_FROM {
+            let probed: Vec<BlockGain> = filters
+                .iter()
+                .filter_map(|f| self.chunk_gain(chunk, &sample, *f, &mut bufs, &trials))
+                .collect();
+            // A few percent is what any longer block gains
+            // (`search::BLOCK_GAIN_MIN`). Where one filter gains more, all
+            // keep what they gained, so that filters compare on what the
+            // chunk showed for each.
+            let far = probed.iter().any(|g| g.gain >= search::BLOCK_GAIN_MIN);
+            BlockGains(if far { probed } else { Vec::new() })
         } else {
-            None
+            BlockGains::default()
         };
-        let gained = |t: Trial| gain.map_or(t, |g| g.apply(t, self.typesize, chunk.len()));
+        // `trials` keep what the sample showed, since they anchor the
+        // predictions, and those gain once; what is compared has gained.
+        let gained = |t: Trial| gains.apply(t, self.typesize, chunk.len());
 
         let mut ranges = prior;
         for _ in 0..MAX_VERIFIED {
+            let measured: Vec<Trial> = trials.iter().copied().map(gained).collect();
             let predictions: Vec<Trial> = candidates
                 .iter()
                 .filter(|p| !trials.iter().any(|t| t.params == **p))
                 .filter_map(|p| predict_from(p, &trials))
                 .map(gained)
                 .collect();
-            ranges = self.ranges_of(prior, trials.iter().chain(&predictions));
+            ranges = self.ranges_of(prior, measured.iter().chain(&predictions));
             // Verify the prediction whose expected gain most exceeds what
             // its trial costs; stop when none is worth its trial.
-            let Some(best) = trials
+            let Some(best) = measured
                 .iter()
                 .max_by(|a, b| self.score(a, &ranges).total_cmp(&self.score(b, &ranges)))
                 .copied()
@@ -1108,10 +1178,11 @@ impl Tuner {
                 break;
             };
             match self.trial(&sample, &next.params, &mut bufs) {
-                Some(t) => trials.push(gained(t)),
+                Some(t) => trials.push(t),
                 None => break,
             }
         }
+        let mut trials: Vec<Trial> = trials.into_iter().map(gained).collect();
         // Speed first, on data lz4 hardly compresses: blosclz may store the
         // chunk's blocks after one probe each (`search::GIVE_UP_BELOW`).
         // Data lz4 stores raw is left to lz4's stores, faster still.
@@ -1134,7 +1205,7 @@ impl Tuner {
             trials,
             ranges,
             counts: bufs.counts,
-            gain,
+            gain: gains,
         }
     }
 
@@ -1146,7 +1217,7 @@ impl Tuner {
         chunk: &[u8],
         winner: &Params,
         on_block: bool,
-        gain: Option<BlockGain>,
+        gain: &BlockGains,
     ) -> Exploration {
         let sample = Sample::of(chunk, self.typesize, self.config.tradeoff);
         let mut bufs = TrialBuffers::default();
@@ -1161,7 +1232,7 @@ impl Tuner {
                 trials,
                 ranges: Ranges::EMPTY,
                 counts: bufs.counts,
-                gain: None,
+                gain: BlockGains::default(),
             };
         }
         self.run_trials(
@@ -1173,17 +1244,15 @@ impl Tuner {
         // A short block's trial of a candidate that sees as far as the
         // probe did would miss what the probe found (a flip to a split
         // mode that sees less would look free).
-        if let Some(g) = gain {
-            for t in &mut trials {
-                *t = g.apply(*t, self.typesize, chunk.len());
-            }
+        for t in &mut trials {
+            *t = gain.apply(*t, self.typesize, chunk.len());
         }
         let ranges = self.ranges_of(Ranges::EMPTY, &trials);
         Exploration {
             trials,
             ranges,
             counts: bufs.counts,
-            gain: None,
+            gain: BlockGains::default(),
         }
     }
 
@@ -1258,15 +1327,17 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
     })
 }
 
-/// What [`search::block_probe`] gained on one of the chunk's blocks over
-/// the sample, and how far ([`search::reach`]) it saw on each. A
-/// candidate's ratio, measured or predicted on the sample, gains as much
+/// What [`search::block_probe`] gained on one of the chunk's blocks (or
+/// [`search::chunk_probe`] on the whole chunk) over the sample, and how
+/// far ([`search::reach`]) it saw on each. A candidate's ratio, measured or predicted on the sample, gains as much
 /// of it as its own blocks on the chunk see: all from the probe's reach
 /// on, none up to the sample's, geometrically between (two points of a
 /// curve whose shape the data decides: a 2-D field's rows repeat at one
 /// distance, most data gains a little at every one).
 #[derive(Clone, Copy, Debug)]
 struct BlockGain {
+    /// The filter the probe ran with.
+    filter: Filter,
     gain: f64,
     short_reach: usize,
     reach: usize,
@@ -1286,6 +1357,21 @@ impl BlockGain {
             ratio: t.ratio * self.gain.powf(share),
             ..t
         }
+    }
+}
+
+/// What a HARD readapt's probes gained ([`BlockGain`]): one a filter, the
+/// first (the best filter's) for candidates of a filter no probe ran with.
+#[derive(Clone, Debug, Default)]
+struct BlockGains(Vec<BlockGain>);
+
+impl BlockGains {
+    fn apply(&self, t: Trial, typesize: usize, chunk_len: usize) -> Trial {
+        self.0
+            .iter()
+            .find(|g| g.filter == t.params.filter)
+            .or(self.0.first())
+            .map_or(t, |g| g.apply(t, typesize, chunk_len))
     }
 }
 

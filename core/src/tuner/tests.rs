@@ -674,17 +674,87 @@ fn balanced_hards_measure_a_block_for_far_matches() {
     for r in ratios {
         assert!(r > 1.5 * short, "{r} vs {short}");
     }
-    // Speed first or ratio first, no probe; nor on data that short blocks
-    // do not compress.
+    // Speed first, no probe; nor on data that short blocks do not
+    // compress.
     assert_eq!(run(&data, 0.1, 1).0.block_probes, 0);
-    assert_eq!(run(&data, 0.9, 1).0.block_probes, 0);
     assert_eq!(run(&noise(1 << 20, 5), 0.5, 1).0.block_probes, 0);
+    assert_eq!(run(&noise(1 << 20, 5), 0.9, 1).0.block_probes, 0);
+}
+
+#[test]
+fn ratio_first_hards_measure_the_whole_chunk_for_far_matches() {
+    // Two rows of 512 KiB: only a block of the whole chunk holds both, so
+    // no block probe of half the chunk can see them.
+    let data = repeated_rows(65_536, 2);
+    let ratio = |spec: &str| {
+        let p: Params = spec.parse().unwrap();
+        data.len() as f64 / blosc2::compress(&data, 8, &p).unwrap().len() as f64
+    };
+    // The premises: zstd's 512 KiB blocks (clevel 7) find nothing of it,
+    // its 1 MiB blocks (clevel 9) the repeated row.
+    let half = ratio("zstd/shuffle/7/never");
+    assert!(ratio("zstd/shuffle/9/never") > 1.6 * half);
+    let tuner = Tuner::new(
+        Config {
+            tradeoff: 0.9,
+            tuning_budget: f64::INFINITY,
+            ..Config::default()
+        },
+        8,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), data);
+        let r = data.len() as f64 / out.bytes.len() as f64;
+        assert!(r > 1.6 * half, "{r} vs {half} ({})", out.params);
+    }
+    // One probe a filter, on the first chunk's HARD.
+    assert!((1..=2).contains(&tuner.stats().block_probes));
+}
+
+#[test]
+fn chunk_gains_go_to_their_own_filter() {
+    const K: usize = 1024;
+    let at = |filter: Filter, gain: f64| BlockGain {
+        filter,
+        gain,
+        short_reach: 16 * K,
+        reach: 1024 * K,
+    };
+    let gains = BlockGains(vec![at(Filter::Shuffle, 2.0), at(Filter::Bitshuffle, 1.0)]);
+    let ratio_of = |spec: &str| {
+        let t = Trial {
+            params: spec.parse().unwrap(),
+            ratio: 1.5,
+            cspeed: 1e9,
+            dspeed: None,
+            on_block: false,
+        };
+        gains.apply(t, 8, 1 << 20).ratio
+    };
+    // zstd at clevel 9 without split: one block of the whole chunk, all of
+    // its filter's gain.
+    assert_eq!(ratio_of("zstd/shuffle/9/never"), 3.0);
+    assert_eq!(ratio_of("zstd/bitshuffle/9/never"), 1.5);
+    // A filter no probe ran with takes the best filter's.
+    assert_eq!(ratio_of("zstd/none/9/never"), 3.0);
+    // No probe, no gain.
+    let t = Trial {
+        params: "zstd/shuffle/9/never".parse().unwrap(),
+        ratio: 1.5,
+        cspeed: 1e9,
+        dspeed: None,
+        on_block: false,
+    };
+    assert_eq!(BlockGains::default().apply(t, 8, 1 << 20).ratio, 1.5);
 }
 
 #[test]
 fn a_block_gain_goes_to_candidates_by_how_far_they_see() {
     const K: usize = 1024;
     let g = BlockGain {
+        filter: Filter::Shuffle,
         gain: 4.0,
         short_reach: 16 * K,
         reach: 256 * K,
@@ -730,6 +800,7 @@ fn more_threads_on_a_block_winner_keep_its_ratio() {
         on_block: true,
     };
     let gain = BlockGain {
+        filter: Filter::Shuffle,
         gain: 4.0,
         short_reach: 16 << 10,
         reach: 512 << 10,
