@@ -91,7 +91,7 @@ fi
 
 # 6. The blosc2_btune package (blosc2-plugin/python): libblosc2_btune.so,
 #    c-blosc2's tuner 32, as a pure-Python package. One wheel, installed into
-#    the main venv (python-blosc2 4.x: c-blosc2 3.3, context layout B) and into
+#    the main venv (python-blosc2 4.x: c-blosc2 3.x, context layout B) and into
 #    a second venv with python-blosc2 3.6.1 (c-blosc2 2.19, layout A).
 venv36=${BTUNE_VENV_BLOSC2_36:-$repo/.venv-blosc2-3.6}
 reqs36="blosc2==3.6.1 numpy pytest"

@@ -3,7 +3,7 @@
 Each program runs in a fresh interpreter of the venv running pytest, with
 that venv's bin/ first on PATH: c-blosc2 finds the plugin by running
 `python -c "import blosc2_btune; blosc2_btune.print_libpath()"`. scripts/test.sh
-runs this file with python-blosc2 4.x (c-blosc2 3.3, context layout B) and
+runs this file with python-blosc2 4.x (c-blosc2 3.x, context layout B) and
 with python-blosc2 3.6.1 (c-blosc2 2.19, layout A).
 """
 
