@@ -961,10 +961,7 @@ impl Tuner {
     ) -> Option<BlockGain> {
         let ts = self.typesize;
         let probe = search::block_probe(filter);
-        let anchor = Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never);
-        let compresses = trials
-            .iter()
-            .any(|t| t.params == anchor && t.ratio >= search::BLOCK_PROBE_RATIO);
+        let compresses = worth_probing(filter, trials);
         let blocksize = blosc2::auto_blocksize(&probe, ts, chunk.len());
         if ts < 2 || !compresses || 2 * blocksize > chunk.len() {
             return None;
@@ -1020,10 +1017,7 @@ impl Tuner {
     ) -> Option<BlockGain> {
         let ts = self.typesize;
         let probe = search::chunk_probe(filter);
-        let anchor = Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never);
-        let compresses = trials
-            .iter()
-            .any(|t| t.params == anchor && t.ratio >= search::BLOCK_PROBE_RATIO);
+        let compresses = worth_probing(filter, trials);
         let short_reach = search::reach(&probe, ts, sample.blocksize(&probe, ts));
         let reach = search::reach(&probe, ts, chunk.len());
         if !compresses || reach < search::CHUNK_PROBE_REACH * short_reach {
@@ -1327,13 +1321,25 @@ fn predict_from(p: &Params, trials: &[Trial]) -> Option<Trial> {
     })
 }
 
+/// Whether the sample's lz4 at clevel 1 with `filter` (in `trials`)
+/// compresses by at least [`search::BLOCK_PROBE_RATIO`]: data that hardly
+/// compresses in short blocks has no far matches for a block or chunk
+/// probe to find.
+fn worth_probing(filter: Filter, trials: &[Trial]) -> bool {
+    let anchor = Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never);
+    trials
+        .iter()
+        .any(|t| t.params == anchor && t.ratio >= search::BLOCK_PROBE_RATIO)
+}
+
 /// What [`search::block_probe`] gained on one of the chunk's blocks (or
 /// [`search::chunk_probe`] on the whole chunk) over the sample, and how
-/// far ([`search::reach`]) it saw on each. A candidate's ratio, measured or predicted on the sample, gains as much
-/// of it as its own blocks on the chunk see: all from the probe's reach
-/// on, none up to the sample's, geometrically between (two points of a
-/// curve whose shape the data decides: a 2-D field's rows repeat at one
-/// distance, most data gains a little at every one).
+/// far ([`search::reach`]) it saw on each. A candidate's ratio, measured
+/// or predicted on the sample, gains as much of it as its own blocks on
+/// the chunk see: all from the probe's reach on, none up to the sample's,
+/// geometrically between (two points of a curve whose shape the data
+/// decides: a 2-D field's rows repeat at one distance, most data gains a
+/// little at every one).
 #[derive(Clone, Copy, Debug)]
 struct BlockGain {
     /// The filter the probe ran with.
