@@ -20,10 +20,27 @@ const PIECES: usize = 4;
 /// neighbouring pieces; below a few KiB it would be mostly seams.
 const MIN_PIECE: usize = 4 * 1024;
 
-/// The size a sample of this chunk aims for, within 4-32 KiB: a
-/// thirty-second of the chunk at tradeoff 0.5 and above, so that a trial
-/// costs a small fraction of compressing it, shrinking to a sixty-fourth
-/// at 0.1 and below. The faster the tradeoff, the more a trial's time
+/// The smallest and largest sample.
+const SAMPLE_BYTES: std::ops::RangeInclusive<usize> = 4 * 1024..=32 * 1024;
+
+/// The size a sample of this chunk aims for, within [`SAMPLE_BYTES`]:
+/// the largest where ratio comes first
+/// ([`crate::search::CHUNK_PROBE_FROM`]), else a thirty-second of the
+/// chunk at tradeoff 0.5 and above, so that a trial costs a small
+/// fraction of compressing it, shrinking to a sixty-fourth at 0.1 and
+/// below.
+///
+/// Ratio first, the winners compress at 1-30 MB/s, so even a trial on 32
+/// KiB costs little next to the chunk, while a thirty-second of a small
+/// chunk cuts the trials' blocks to a few KiB, where codecs and levels
+/// rank as they do not on the chunk: on 64 KiB slices of `dem_i16` at
+/// t = 0.9, lz4 at clevel 9 won on a 4 KiB sample (regret 0.32) where
+/// zstd won on 32 KiB (0.03). Over the 38 one-chunk datasets of
+/// `bench-results/ratio-first-sample-ab/` this took the median regret at
+/// t = 0.9 from 0.059 to 0.037 and the worst from 0.33 to 0.19 (at 0.8
+/// from 0.116 to 0.088, the worst from 0.34 to 0.21).
+///
+/// Below it, the faster the tradeoff, the more a trial's time
 /// weighs against the stored data's (which there compresses at several
 /// GB/s), and the less a ratio's last percent matters. Over the 81
 /// datasets of the benchmark and training corpora this took the median
@@ -32,6 +49,9 @@ const MIN_PIECE: usize = 4 * 1024;
 /// but worse on the mean (0.079): its 4 KiB blocks misjudge filters and
 /// stores on images (hubble, lfw: 0.1 worse each).
 pub(crate) fn sample_target(chunk_len: usize, tradeoff: f64) -> usize {
+    if tradeoff >= crate::search::CHUNK_PROBE_FROM {
+        return *SAMPLE_BYTES.end();
+    }
     // 2^((0.5 - t) / 0.4): 1 at 0.5, 2 at 0.1.
     let shrink = 2f64.powf(((0.5 - tradeoff) / 0.4).clamp(0.0, 1.0));
     #[allow(
@@ -40,7 +60,7 @@ pub(crate) fn sample_target(chunk_len: usize, tradeoff: f64) -> usize {
         clippy::cast_precision_loss
     )]
     let target = (chunk_len as f64 / (32.0 * shrink)) as usize;
-    target.clamp(4 * 1024, 32 * 1024)
+    target.clamp(*SAMPLE_BYTES.start(), *SAMPLE_BYTES.end())
 }
 
 /// The bytes every trial of one readapt compresses, and the length of the
@@ -174,5 +194,17 @@ mod tests {
         assert_eq!(sample_target(mib, 0.0), 16 * 1024);
         // Never under 4 KiB (pieces would be mostly seams).
         assert_eq!(sample_target(128 * 1024, 0.1), 4 * 1024);
+    }
+
+    #[test]
+    fn ratio_first_samples_are_the_largest_or_the_chunk() {
+        let chunk = vec![7u8; 64 * 1024];
+        // A thirty-second (2 KiB, so 4 KiB) at 0.5; 32 KiB at 0.9.
+        assert_eq!(Sample::of(&chunk, 2, 0.5).bytes().len(), 4 * 1024);
+        assert_eq!(Sample::of(&chunk, 2, 0.9).bytes().len(), 32 * 1024);
+        // A chunk of 32 KiB or less is its own sample.
+        assert!(Sample::of(&chunk[..20_000], 2, 0.9).is_whole());
+        assert!(!Sample::of(&chunk[..20_000], 2, 0.5).is_whole());
+        assert_eq!(sample_target(1 << 20, 0.75), sample_target(1 << 20, 0.5));
     }
 }
