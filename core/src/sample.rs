@@ -31,9 +31,9 @@ const SAMPLE_BYTES: std::ops::RangeInclusive<usize> = 4 * 1024..=32 * 1024;
 /// below.
 ///
 /// Ratio first, the winners compress slowly (1-30 MB/s at t = 0.9), so
-/// even a trial on 32 KiB costs little next to the chunk, while a thirty-second of a small
-/// chunk cuts the trials' blocks to a few KiB, where codecs and levels
-/// rank as they do not on the chunk: on 64 KiB slices of `dem_i16` at
+/// even a trial on 32 KiB costs little next to the chunk, while a
+/// thirty-second of a small chunk cuts the trials' blocks to a few KiB,
+/// where codecs and levels rank as they do not on the chunk: on 64 KiB slices of `dem_i16` at
 /// t = 0.9, lz4 at clevel 9 won on a 4 KiB sample (regret 0.33) where
 /// zstd won on 32 KiB (0.03). Over the 38 one-chunk datasets of
 /// `bench-results/ratio-first-sample-ab/` this took the median regret at
