@@ -15,10 +15,10 @@ mod sys;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use btune_core::PerfMode;
 use clap::Subcommand;
 
 use self::sys::{File, Group, LinkKind};
+use crate::TuningArgs;
 
 /// The `btune h5` subcommands.
 #[derive(Subcommand)]
@@ -35,12 +35,9 @@ pub(crate) enum H5Command {
         input: PathBuf,
         /// Output HDF5 file (overwritten).
         output: PathBuf,
-        /// 0 = speed ... 1 = ratio (default: BTUNE_TRADEOFF or the tuner's).
-        #[arg(long, value_parser = crate::parse_tradeoff)]
-        tradeoff: Option<f64>,
-        /// COMP, DECOMP or BALANCED (default: BTUNE_PERF_MODE or COMP).
-        #[arg(long, value_parser = crate::parse_perf_mode)]
-        perf_mode: Option<PerfMode>,
+        /// Recorded in each dataset's filter values.
+        #[command(flatten)]
+        tuning: TuningArgs,
         /// One JSON object per dataset on stdout instead of a table.
         #[arg(long)]
         json: bool,
@@ -63,18 +60,9 @@ pub(crate) fn run(command: H5Command) -> Result<()> {
         H5Command::Recompress {
             input,
             output,
-            tradeoff,
-            perf_mode,
+            tuning,
             json,
-        } => recompress::run(
-            &input,
-            &output,
-            &recompress::Options {
-                tradeoff,
-                perf_mode,
-                json,
-            },
-        ),
+        } => recompress::run(&input, &output, &recompress::Options { tuning, json }),
         H5Command::Inspect { file, json } => inspect::run(&file, json),
     }
 }

@@ -22,6 +22,20 @@ use anyhow::{Result, bail};
 use btune_core::{PerfMode, Threads};
 use clap::{Parser, Subcommand};
 
+/// The tuning options a recompressing front end (`h5`, `zarr`) records with
+/// what it writes; unset ones fall back to `BTUNE_*` and then to the
+/// tuner's defaults when the data is written.
+#[cfg(any(feature = "hdf5", feature = "zarr"))]
+#[derive(clap::Args, Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct TuningArgs {
+    /// 0 = speed ... 1 = ratio (default: BTUNE_TRADEOFF or the tuner's).
+    #[arg(long, value_parser = parse_tradeoff)]
+    pub(crate) tradeoff: Option<f64>,
+    /// COMP, DECOMP or BALANCED (default: BTUNE_PERF_MODE or COMP).
+    #[arg(long, value_parser = parse_perf_mode)]
+    pub(crate) perf_mode: Option<PerfMode>,
+}
+
 #[derive(Parser)]
 #[command(name = "btune", version, about = "Automatic Blosc2 compression tuning")]
 struct Cli {
@@ -174,7 +188,7 @@ fn parse_perf_mode(s: &str) -> Result<PerfMode, String> {
 }
 
 /// A tradeoff argument: a number in [0, 1].
-#[cfg_attr(not(any(feature = "hdf5", feature = "zarr")), allow(dead_code))]
+#[cfg(any(feature = "hdf5", feature = "zarr"))]
 fn parse_tradeoff(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(t) if (0.0..=1.0).contains(&t) => Ok(t),

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use btune_core::{Params, PerfMode};
+use btune_core::Params;
 use clap::Subcommand;
 use zarrs::array::{Array, ArrayMetadata, ArraySubset};
 use zarrs::filesystem::FilesystemStore;
@@ -26,6 +26,8 @@ use zarrs::metadata::v3::{ArrayMetadataV3, MetadataV3};
 use zarrs::node::{Node, NodeMetadata};
 // The codec registers itself with zarrs when linked.
 use zarrs_btune as _;
+
+use crate::TuningArgs;
 
 /// The `btune zarr` subcommands.
 #[derive(Subcommand)]
@@ -42,13 +44,9 @@ pub(crate) enum ZarrCommand {
         input: PathBuf,
         /// Output directory (must not exist or be empty).
         output: PathBuf,
-        /// 0 = speed ... 1 = ratio (default: BTUNE_TRADEOFF or the tuner's).
         /// Recorded in each array's btune configuration.
-        #[arg(long, value_parser = crate::parse_tradeoff)]
-        tradeoff: Option<f64>,
-        /// COMP, DECOMP or BALANCED (default: BTUNE_PERF_MODE or COMP).
-        #[arg(long, value_parser = crate::parse_perf_mode)]
-        perf_mode: Option<PerfMode>,
+        #[command(flatten)]
+        tuning: TuningArgs,
         /// Fixed parameters for every chunk instead of tuning, e.g.
         /// `zstd/shuffle/5/never` (codec/filter/clevel[/split[/blocksize]]).
         #[arg(long, value_parser = parse_params)]
@@ -75,18 +73,9 @@ pub(crate) fn run(command: ZarrCommand) -> Result<()> {
         ZarrCommand::Recompress {
             input,
             output,
-            tradeoff,
-            perf_mode,
+            tuning,
             params,
-        } => recompress::run(
-            &input,
-            &output,
-            &recompress::Options {
-                tradeoff,
-                perf_mode,
-                params,
-            },
-        ),
+        } => recompress::run(&input, &output, &recompress::Options { tuning, params }),
         ZarrCommand::Inspect { path, json } => inspect::run(&path, json),
     }
 }

@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use super::sys::{self, BlockCopier, Dataset, DatasetInfo, File, Group, Layout, LinkKind};
 use super::{Entry, chunks, fmt_shape, grid, walk};
+use crate::TuningArgs;
 
 /// Contiguous datasets at least this large become chunked and tuned.
 pub(crate) const CHUNK_CONTIGUOUS_MIN: u64 = 64 << 10;
@@ -41,23 +42,25 @@ pub(crate) const CONTIGUOUS_CHUNK_BYTES: u64 = 1 << 20;
 
 /// What the user asked for.
 pub(crate) struct Options {
-    /// Tradeoff for every dataset (`None`: the environment's or default).
-    pub(crate) tradeoff: Option<f64>,
-    /// Performance mode for every dataset.
-    pub(crate) perf_mode: Option<PerfMode>,
+    /// Tradeoff and performance mode for every dataset.
+    pub(crate) tuning: TuningArgs,
     /// JSON lines instead of a table.
     pub(crate) json: bool,
 }
 
 /// The filter values asking the btune filter to tune with `o`'s options.
 fn filter_values(o: &Options) -> Vec<u32> {
-    if o.tradeoff.is_none() && o.perf_mode.is_none() {
+    let TuningArgs {
+        tradeoff,
+        perf_mode,
+    } = o.tuning;
+    if tradeoff.is_none() && perf_mode.is_none() {
         return Vec::new();
     }
     vec![
         TAIL_MAGIC,
-        o.tradeoff.map_or(UNSET, |t| (t * 1e6).round() as u32),
-        o.perf_mode.map_or(UNSET, |m| {
+        tradeoff.map_or(UNSET, |t| (t * 1e6).round() as u32),
+        perf_mode.map_or(UNSET, |m| {
             PerfMode::ALL.iter().position(|&x| x == m).unwrap_or(0) as u32
         }),
     ]
@@ -444,8 +447,10 @@ mod tests {
     #[test]
     fn options_become_filter_values() {
         let o = |tradeoff, perf_mode| Options {
-            tradeoff,
-            perf_mode,
+            tuning: TuningArgs {
+                tradeoff,
+                perf_mode,
+            },
             json: false,
         };
         assert!(filter_values(&o(None, None)).is_empty());

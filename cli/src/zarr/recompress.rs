@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result, anyhow, bail};
-use btune_core::{Params, PerfMode};
+use btune_core::Params;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use zarrs::array::{Array, ArrayBuilder, ArrayBytes, ArrayMetadata, Codec, DataType};
@@ -32,6 +32,7 @@ use zarrs::plugin::ExtensionName;
 use zarrs::storage::ReadableStorageTraits;
 
 use super::{Kind, chunk_indices, codec_name, fmt_shape, metadata_v3, open_store, walk};
+use crate::TuningArgs;
 
 /// Array-to-bytes codecs that compress by themselves: their arrays keep
 /// their codecs.
@@ -39,10 +40,8 @@ const COMPRESSING_ARRAY_TO_BYTES: [&str; 4] = ["pcodec", "numcodecs.pcodec", "zf
 
 /// The `btune` configuration keys the command sets besides typesize.
 pub(super) struct Options {
-    /// `tradeoff`, if given.
-    pub(super) tradeoff: Option<f64>,
-    /// `perf_mode`, if given.
-    pub(super) perf_mode: Option<PerfMode>,
+    /// `tradeoff` and `perf_mode`, those given.
+    pub(super) tuning: TuningArgs,
     /// Fixed parameters (`"tune": false`), if given.
     pub(super) params: Option<Params>,
 }
@@ -157,10 +156,10 @@ enum Plan {
 /// The btune codec's metadata for elements of `typesize` bytes.
 fn btune_metadata(typesize: usize, opts: &Options) -> Result<MetadataV3> {
     let mut conf = json!({ "typesize": typesize.clamp(1, 255) });
-    if let Some(t) = opts.tradeoff {
+    if let Some(t) = opts.tuning.tradeoff {
         conf["tradeoff"] = json!(t);
     }
-    if let Some(m) = opts.perf_mode {
+    if let Some(m) = opts.tuning.perf_mode {
         conf["perf_mode"] = json!(m.name().to_ascii_lowercase());
     }
     if let Some(p) = opts.params {
