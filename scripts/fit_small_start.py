@@ -31,6 +31,10 @@ counts in a band when the tuner would not explore it there (below
 mode, the ranges being the grid's extremes on the dataset, as in `btune
 bench`. Prints, per band, both cross-corpus checks and, where they pass,
 the rule fitted on both corpora with its regret beside the previous start's.
+
+What-if runs: `--cost-us X` charges X microseconds for the features instead
+of their measured time (would a cheaper feature pay for itself?) and
+`--only NAME...` lets the fit split on those features or differences alone.
 """
 
 import argparse
@@ -55,7 +59,7 @@ def name(p):
     return f"{p['codec']}/{p['filter']}/{p['clevel']}/{p['split']}"
 
 
-def load(manifest, features_file, cache):
+def load(manifest, features_file, cache, cost_us=None, only=None):
     feats = {}
     for line in Path(features_file).read_text().splitlines():
         if line.strip():
@@ -72,9 +76,13 @@ def load(manifest, features_file, cache):
             grid[name(p)] = (o["nbytes"] / o["cbytes"], o["ctime"])
         fr = feats[d["name"]]
         for a, b in DIFFERENCES:
-            fr["features"][f"{a}-{b}"] = fr["features"][a] - fr["features"][b]
+            if a in fr["features"] and b in fr["features"]:
+                fr["features"][f"{a}-{b}"] = fr["features"][a] - fr["features"][b]
+        if only:
+            fr["features"] = {k: v for k, v in fr["features"].items() if k in only}
         out.append({"name": d["name"], "ts": d["typesize"], "nbytes": d["nbytes"], "grid": grid,
-                    "features": fr["features"], "feature_s": fr["feature_us"] * 1e-6})
+                    "features": fr["features"],
+                    "feature_s": (fr["feature_us"] if cost_us is None else cost_us) * 1e-6})
     return out
 
 
@@ -209,9 +217,16 @@ def main():
     ap.add_argument("--b-features", required=True, nargs="+", help="one per manifest")
     ap.add_argument("--grid-cache", required=True)
     ap.add_argument("--show", action="store_true", help="every dataset's regret")
+    ap.add_argument("--cost-us", type=float,
+                    help="charge this many microseconds for the features instead of their measured time")
+    ap.add_argument("--only", nargs="+", help="split on these features (or differences) only")
     args = ap.parse_args()
-    corpus_a = [d for m, f in zip(args.a, args.a_features) for d in load(m, f, args.grid_cache)]
-    corpus_b = [d for m, f in zip(args.b, args.b_features) for d in load(m, f, args.grid_cache)]
+    def corpus(manifests, features):
+        return [d for m, f in zip(manifests, features)
+                for d in load(m, f, args.grid_cache, args.cost_us, args.only)]
+
+    corpus_a = corpus(args.a, args.a_features)
+    corpus_b = corpus(args.b, args.b_features)
     print(f"corpus A: {len(corpus_a)} datasets, corpus B: {len(corpus_b)}")
     for lo, hi, t in BANDS:
         for cls, ts in (("bytes", 1), ("wider", 2)):
