@@ -1074,9 +1074,21 @@ impl Tuner {
         first.extend(seed.map(|p| p.with_threads(Threads::ONE)));
         // Speed first: data that the store probe stores is stored, without
         // the trials (stage 1 skipped leaves no filters, so no stage 2).
+        // So is data the probe hardly compresses where blosclz gives the
+        // chunk's blocks up.
+        let mut give_up_checked = false;
         let stored = self.config.tradeoff < search::STORE_FIRST_BELOW && {
             self.run_trials(&sample, &[search::store_probe()], &mut bufs, &mut trials);
-            trials.first().is_some_and(|t| search::stores(t.ratio))
+            match trials.first().map(|t| t.ratio) {
+                Some(r) if search::stores(r) => true,
+                Some(r) if (1.0..search::GIVE_UP_RATIO).contains(&r) && !sample.is_whole() => {
+                    give_up_checked = true;
+                    let store = self.give_up_trial(chunk, &mut bufs);
+                    trials.extend(store);
+                    store.is_some()
+                }
+                _ => false,
+            }
         };
         if !stored {
             self.run_trials(&sample, &first, &mut bufs, &mut trials);
@@ -1182,6 +1194,7 @@ impl Tuner {
         // Data lz4 stores raw is left to lz4's stores, faster still.
         let plain = Params::new(Codec::Lz4, Filter::None, Clevel::MIN, SplitMode::Never);
         if self.config.tradeoff < search::GIVE_UP_BELOW
+            && !give_up_checked
             && !sample.is_whole()
             && trials.iter().any(|t| {
                 (t.params == plain || t.params == search::store_probe())

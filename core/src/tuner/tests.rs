@@ -607,6 +607,20 @@ fn speed_first_checks_whether_blosclz_stores_the_blocks() {
     // runs): the head of a block is stored raw, so the store is a candidate.
     let st = run(&data, 1, 0.2);
     assert_eq!(st.store_checks, (1, 1));
+    let searched = st.trials;
+    // Below `STORE_FIRST_BELOW` the check follows the store probe and the
+    // store it finds ends the readapt: the same store, fewer trials.
+    let st = run(&data, 1, 0.1);
+    assert_eq!(st.store_checks, (1, 1));
+    assert_eq!(
+        st.most_used().map(|(p, _)| p.format_key()),
+        Some(store.format_key())
+    );
+    assert!(
+        st.trials < searched,
+        "{} trials, {searched} searching",
+        st.trials
+    );
     // Where ratio counts, no check.
     assert_eq!(run(&data, 1, 0.5).store_checks, (0, 0));
     // Nor on data lz4 compresses well.
