@@ -209,6 +209,12 @@ pub(crate) const GIVE_UP_BELOW: f64 = 0.25;
 /// corpus; data with 1.3 or more is compressed).
 pub(crate) const GIVE_UP_RATIO: f64 = 1.1;
 
+/// Whether lz4's ratio on a sample marks data blosclz may give up on: it
+/// compresses, by less than [`GIVE_UP_RATIO`].
+pub(crate) fn hardly_compresses(ratio: f64) -> bool {
+    (1.0..GIVE_UP_RATIO).contains(&ratio)
+}
+
 /// How much of a block blosclz at clevel 7 and above probes before it
 /// gives the block up: compressing this head of a block gives the block's
 /// verdict (for one stream a block) at a fraction of a whole block's cost

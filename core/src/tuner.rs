@@ -1081,7 +1081,7 @@ impl Tuner {
             self.run_trials(&sample, &[search::store_probe()], &mut bufs, &mut trials);
             match trials.first().map(|t| t.ratio) {
                 Some(r) if search::stores(r) => true,
-                Some(r) if (1.0..search::GIVE_UP_RATIO).contains(&r) && !sample.is_whole() => {
+                Some(r) if search::hardly_compresses(r) && !sample.is_whole() => {
                     give_up_checked = true;
                     let store = self.give_up_trial(chunk, &mut bufs);
                     trials.extend(store);
@@ -1198,7 +1198,7 @@ impl Tuner {
             && !sample.is_whole()
             && trials.iter().any(|t| {
                 (t.params == plain || t.params == search::store_probe())
-                    && (1.0..search::GIVE_UP_RATIO).contains(&t.ratio)
+                    && search::hardly_compresses(t.ratio)
             })
             && let Some(t) = self.give_up_trial(chunk, &mut bufs)
         {
