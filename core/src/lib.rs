@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod features;
+mod filter_head;
 pub mod grid;
 pub mod model;
 pub mod objective;

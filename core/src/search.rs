@@ -236,6 +236,43 @@ pub(crate) fn give_up_store(typesize: usize, chunk_len: usize) -> Params {
     }
 }
 
+/// The clevel of [`filtered_give_up_stores`]: the lowest at which blosclz
+/// probes a block's head (below 7 it probes from the middle on), and one
+/// that gives up on estimates below 1.15 (clevel 9 only below 1.0).
+pub(crate) const FILTERED_GIVE_UP_CLEVEL: Clevel = match Clevel::new(7) {
+    Some(c) => c,
+    None => Clevel::MAX,
+};
+
+/// Below this tradeoff a HARD readapt on byte data checks
+/// [`filtered_give_up_store`] where no store without a filter was found.
+/// Side by side on the benchmark corpus (three runs each, 14 datasets),
+/// `python_source_text` at t = 0.1 went from 0.19 to 0.07 while nothing
+/// else moved by more than 0.01; at 0.2 the text gained 0.03 and
+/// `retina_u8` lost 0.07, its first chunk's blocks all given up and later
+/// chunks' not. Wider elements (shuffle and bytedelta stores) lost more
+/// than they won at both: `noisy_field_f32` 0.01 to 0.09, `timestamps_i64`
+/// 0.03 to 0.045, `lfw_f64` 0.07 to 0.16 (heads checked, no store found).
+pub(crate) const FILTERED_GIVE_UP_BELOW: f64 = STORE_FIRST_BELOW;
+
+/// The filtered store a speed-first HARD readapt checks on byte data
+/// (typesize 1, else none): blosclz at [`FILTERED_GIVE_UP_CLEVEL`], no
+/// split, after bitshuffle, which puts the low bits of every byte first.
+/// Where those are noise (text, images' low bits) blosclz gives each block
+/// up after its head, and c-blosc2 stores a chunk of such blocks as a
+/// copy: the oracle at t = 0.1 of `python_source_text`, at several GB/s
+/// where lz4 compresses the text 2.5x at a few hundred MB/s.
+pub(crate) fn filtered_give_up_store(typesize: usize) -> Option<Params> {
+    (typesize == 1).then(|| {
+        Params::new(
+            Codec::BloscLz,
+            Filter::Bitshuffle,
+            FILTERED_GIVE_UP_CLEVEL,
+            SplitMode::Never,
+        )
+    })
+}
+
 /// The streams c-blosc2 cuts each block into with `p`: `typesize` with
 /// split mode (without a filter, contiguous pieces of equal length), else
 /// one. blosclz probes each apart.

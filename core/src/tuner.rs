@@ -32,6 +32,7 @@ use crate::clock::{Clock, MonotonicClock};
 use crate::config::{Config, RepeatMode};
 use crate::error::{CodecError, ConfigError, ParamsError};
 use crate::features::Features;
+use crate::filter_head;
 use crate::model::{self, Model, Prediction};
 use crate::objective::{Objective, Outcome, PerfMode, Ranges};
 use crate::params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
@@ -148,6 +149,11 @@ pub struct TunerStats {
     /// found, on the head of one block, that it does (the store then
     /// competes with the measured candidates).
     pub store_checks: (u64, u64),
+    /// HARD readapts that checked whether blosclz after a filter stores
+    /// the chunk's blocks (speed-first tradeoffs, data that compresses, but
+    /// whose filtered blocks start with bytes blosclz gives up on), and
+    /// how many found a filter for which it does.
+    pub filtered_store_checks: (u64, u64),
     /// HARD readapts that measured lz4 with split on one of the chunk's
     /// blocks, for matches further apart than a sample's blocks reach
     /// (balanced tradeoffs, data that compresses).
@@ -488,6 +494,8 @@ impl Tuner {
             s.stats.trial_decompressions += found.counts.decompressions;
             s.stats.store_checks.0 += found.counts.store_checks.0;
             s.stats.store_checks.1 += found.counts.store_checks.1;
+            s.stats.filtered_store_checks.0 += found.counts.filtered_store_checks.0;
+            s.stats.filtered_store_checks.1 += found.counts.filtered_store_checks.1;
             s.stats.block_probes += found.counts.block_probes;
             if readapt == Readapt::Hard {
                 s.block_gain = found.gain;
@@ -944,6 +952,92 @@ impl Tuner {
         })
     }
 
+    /// What blosclz after a filter storing the chunk's blocks gives
+    /// ([`search::filtered_give_up_store`]), if the filter starts every
+    /// block of the chunk with a head blosclz gives up on ([`filter_head`]);
+    /// timed on the middle block compressed alone. The
+    /// filter's own time is what no model predicts, and that block's
+    /// context is the one the chunk then uses, so the timing costs one
+    /// block at nearly copy speed; the head, checked first, keeps a block
+    /// that blosclz compresses after all (a millisecond) from being timed.
+    fn filtered_give_up_trial(&self, chunk: &[u8], bufs: &mut TrialBuffers) -> Option<Trial> {
+        let ts = self.typesize;
+        bufs.counts.filtered_store_checks.0 += 1;
+        let probe = Params::new(
+            Codec::BloscLz,
+            Filter::None,
+            search::FILTERED_GIVE_UP_CLEVEL,
+            SplitMode::Never,
+        );
+        let t0 = self.now();
+        // Every block's head: data whose blocks differ (an image's dark
+        // border and its detail) may have one that blosclz compresses after
+        // all, slowly.
+        let store = search::filtered_give_up_store(ts)?;
+        let blocksize = blosc2::auto_blocksize(&store, ts, chunk.len());
+        // A chunk of one block is not checked: too small to pay for it.
+        let gives_up = blocksize < chunk.len()
+            && chunk.chunks(blocksize).all(|block| {
+                let head = filter_head::filtered_head(
+                    store.filter,
+                    ts,
+                    block,
+                    chunk,
+                    search::GIVE_UP_PROBE,
+                );
+                self.one_block(&head, &probe, bufs)
+                    .is_some_and(|n| n > head.len())
+            });
+        if !gives_up {
+            return None;
+        }
+        let heads = self.now() - t0;
+        let block = sample::middle_block(chunk, blocksize);
+        // Twice, timing the second: a new context's first block faults its
+        // buffers in (several times the block's own time at these speeds),
+        // which the chunk, compressed by the same context, does not pay.
+        let cbytes = self.one_block(block, &store, bufs)?;
+        let t1 = self.now();
+        if cbytes > block.len() {
+            self.one_block(block, &store, bufs)?;
+        }
+        let time = (self.now() - t1).as_secs_f64();
+        log::debug!(
+            "filtered store check {store}: heads in {:.1} us, block of {} bytes in {:.1} us, {}",
+            heads.as_secs_f64() * 1e6,
+            block.len(),
+            time * 1e6,
+            if cbytes > block.len() {
+                "stored"
+            } else {
+                "compressed"
+            }
+        );
+        if cbytes <= block.len() {
+            return None;
+        }
+        bufs.counts.filtered_store_checks.1 += 1;
+        let n = chunk.len() as f64;
+        #[allow(clippy::cast_precision_loss)]
+        let speed = block.len() as f64 / time.max(1e-9);
+        Some(Trial {
+            params: store,
+            ratio: n / (n + blosc2::HEADER_BYTES as f64),
+            cspeed: speed,
+            // A chunk no block of which compressed is stored as a copy,
+            // and read as one: timed on the block, twice (the first write
+            // faults the buffer's pages in, which a reader's does not pay).
+            dspeed: self.objective.perf_mode.needs_decompression().then(|| {
+                bufs.decompressed.clear();
+                bufs.decompressed.extend_from_slice(block);
+                let t2 = self.now();
+                bufs.decompressed.copy_from_slice(block);
+                block.len() as f64 / (self.now() - t2).as_secs_f64().max(1e-9)
+            }),
+            on_block: true,
+        })
+    }
+
     /// Measures [`search::block_probe`] with `filter` on the sample and on
     /// the chunk's middle block, where the sample's lz4 with that filter
     /// compresses by at least [`search::BLOCK_PROBE_RATIO`] and a block is
@@ -1204,6 +1298,19 @@ impl Tuner {
         {
             trials.push(t);
         }
+        // Speed first, on data that compresses: a filter may start its
+        // blocks with bytes blosclz gives up on, and a store at several GB/s
+        // beats compressing at a few hundred MB/s where speed weighs nine
+        // times as much (`python_source_text` at t = 0.1).
+        if self.config.tradeoff < search::FILTERED_GIVE_UP_BELOW
+            && !sample.is_whole()
+            && !trials
+                .iter()
+                .any(|t| t.params.codec == Codec::BloscLz && t.on_block)
+            && let Some(t) = self.filtered_give_up_trial(chunk, &mut bufs)
+        {
+            trials.push(t);
+        }
         // The ranges keep the predicted extremes: the objective's ranges are
         // the whole grid's, most of which is predicted, not measured.
         let ranges = self.ranges_of(ranges, &trials);
@@ -1407,6 +1514,8 @@ struct TrialCounts {
     decompressions: u64,
     /// As [`TunerStats::store_checks`].
     store_checks: (u64, u64),
+    /// As [`TunerStats::filtered_store_checks`].
+    filtered_store_checks: (u64, u64),
     /// As [`TunerStats::block_probes`].
     block_probes: u64,
 }

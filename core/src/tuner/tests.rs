@@ -631,6 +631,78 @@ fn speed_first_checks_whether_blosclz_stores_the_blocks() {
 
 /// `rows` copies of one row of `row_len` f64 values, a random walk with
 /// random fractions: within a row, shuffle and lz4 find only the top
+/// Words of random lowercase letters from a vocabulary of 300, repeated at
+/// random: text that lz4 compresses (its words repeat) but whose low bits,
+/// which bitshuffle puts first, are noise.
+fn words(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n
+    };
+    #[allow(clippy::cast_possible_truncation)]
+    let vocabulary: Vec<Vec<u8>> = (0..300)
+        .map(|_| (0..3 + next(7)).map(|_| b'a' + next(26) as u8).collect())
+        .collect();
+    let mut out = Vec::with_capacity(len + 16);
+    while out.len() < len {
+        #[allow(clippy::cast_possible_truncation)]
+        out.extend_from_slice(&vocabulary[next(300) as usize]);
+        out.push(if next(12) == 0 { b'\n' } else { b' ' });
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn speed_first_checks_whether_blosclz_stores_bitshuffled_bytes() {
+    let data = words(1 << 20, 5);
+    let ratio = |spec: &str| {
+        let p: Params = spec.parse().unwrap();
+        data.len() as f64 / blosc2::compress(&data, 1, &p).unwrap().len() as f64
+    };
+    // The premises: lz4 compresses the text well, blosclz after bitshuffle
+    // stores it.
+    assert!(ratio("lz4/none/1/never") > 1.3);
+    let store = search::filtered_give_up_store(1).unwrap();
+    assert!(ratio(&store.to_string()) < 1.0);
+    assert!(search::filtered_give_up_store(2).is_none());
+    let run = |tradeoff: f64| {
+        let tuner = Tuner::new(
+            Config {
+                tradeoff,
+                ..Config::default()
+            },
+            1,
+        )
+        .unwrap();
+        let out = tuner.compress(&data, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), data);
+        tuner.stats()
+    };
+    // Every block's head is given up on and the block timed: the store
+    // competes (whether it wins depends on this machine's speeds).
+    let st = run(0.1);
+    assert_eq!(st.filtered_store_checks, (1, 1));
+    // Above `FILTERED_GIVE_UP_BELOW`, no check.
+    assert_eq!(run(0.2).filtered_store_checks, (0, 0));
+    // Nor on data whose heads blosclz compresses: the check runs, finds none.
+    let smooth: Vec<u8> = (0..1u32 << 20).map(|i| (i / 4096) as u8).collect();
+    let tuner = Tuner::new(
+        Config {
+            tradeoff: 0.1,
+            ..Config::default()
+        },
+        1,
+    )
+    .unwrap();
+    let out = tuner.compress(&smooth, ChunkFormat::Chunk).unwrap();
+    assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), smooth);
+    assert_eq!(tuner.stats().filtered_store_checks, (1, 0));
+}
+
 /// bytes' runs; a row repeats at a distance no sample block reaches.
 fn repeated_rows(row_len: usize, rows: usize) -> Vec<u8> {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
