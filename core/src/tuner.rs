@@ -149,10 +149,11 @@ pub struct TunerStats {
     /// found, on the head of one block, that it does (the store then
     /// competes with the measured candidates).
     pub store_checks: (u64, u64),
-    /// HARD readapts that checked whether blosclz after a filter stores
-    /// the chunk's blocks (speed-first tradeoffs, data that compresses, but
-    /// whose filtered blocks start with bytes blosclz gives up on), and
-    /// how many found a filter for which it does.
+    /// HARD readapts that checked whether blosclz after bitshuffle stores
+    /// the chunk's blocks (byte data at speed-first tradeoffs where no
+    /// unfiltered store was found), and how many found that it does, on
+    /// the head of every block (the store then competes with the measured
+    /// candidates).
     pub filtered_store_checks: (u64, u64),
     /// HARD readapts that measured lz4 with split on one of the chunk's
     /// blocks, for matches further apart than a sample's blocks reach
@@ -962,6 +963,7 @@ impl Tuner {
     /// that blosclz compresses after all (a millisecond) from being timed.
     fn filtered_give_up_trial(&self, chunk: &[u8], bufs: &mut TrialBuffers) -> Option<Trial> {
         let ts = self.typesize;
+        let store = search::filtered_give_up_store(ts)?;
         bufs.counts.filtered_store_checks.0 += 1;
         let probe = Params::new(
             Codec::BloscLz,
@@ -973,7 +975,6 @@ impl Tuner {
         // Every block's head: data whose blocks differ (an image's dark
         // border and its detail) may have one that blosclz compresses after
         // all, slowly.
-        let store = search::filtered_give_up_store(ts)?;
         let blocksize = blosc2::auto_blocksize(&store, ts, chunk.len());
         // A chunk of one block is not checked: too small to pay for it.
         let gives_up = blocksize < chunk.len()
