@@ -18,9 +18,9 @@
 use crate::params::Filter;
 
 /// The first `len` bytes that `filter` writes for `block` (elements of
-/// `typesize` bytes), a block other than the first of a chunk that starts
-/// with `chunk_start` (at least as long as `block`; only delta reads it).
-/// Shorter than `len` only if the block is.
+/// `typesize` bytes) of a chunk that starts with `chunk_start`. Only delta
+/// reads that start (at least as long as `block`), and only for a block
+/// other than the chunk's first. Shorter than `len` only if the block is.
 pub(crate) fn filtered_head(
     filter: Filter,
     typesize: usize,
@@ -84,6 +84,7 @@ fn bitshuffled_head(block: &[u8], ts: usize, len: usize) -> Vec<u8> {
             // Byte `j` of the eight elements, element `b` in byte `b` of a
             // word; bit `k` of each gathered into the top byte (each bit
             // shifted to 56 + b; the other products fall outside it).
+            // (For bytes the group is that word.)
             let word = match <[u8; 8]>::try_from(group) {
                 Ok(bytes) => u64::from_le_bytes(bytes),
                 Err(_) => (0..8).fold(0u64, |w, b| w | u64::from(group[b * ts + j]) << (8 * b)),
@@ -166,6 +167,32 @@ mod tests {
         }
         // Both verdicts occur, so the comparison can fail either way.
         assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+    }
+
+    #[test]
+    fn bitshuffled_heads_match_a_bit_by_bit_transpose() {
+        for ts in [1, 2, 3, 4, 8] {
+            let block = numbers(1000 / ts, ts, ts, 3);
+            let n = block.len() / ts / 8 * 8;
+            let mut naive: Vec<u8> = (0..8 * ts)
+                .flat_map(|r| {
+                    let block = &block;
+                    (0..n / 8).map(move |m| {
+                        (0..8).fold(0u8, |acc, b| {
+                            acc | (((block[(8 * m + b) * ts + r / 8] >> (r % 8)) & 1) << b)
+                        })
+                    })
+                })
+                .collect();
+            naive.extend_from_slice(&block[n * ts..]);
+            for len in [1, 77, block.len()] {
+                assert_eq!(
+                    bitshuffled_head(&block, ts, len),
+                    naive[..len],
+                    "typesize {ts}, {len} bytes"
+                );
+            }
+        }
     }
 
     #[test]
