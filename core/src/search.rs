@@ -236,7 +236,7 @@ pub(crate) fn give_up_store(typesize: usize, chunk_len: usize) -> Params {
     }
 }
 
-/// The clevel of [`filtered_give_up_stores`]: the lowest at which blosclz
+/// The clevel of [`filtered_give_up_store`]: the lowest at which blosclz
 /// probes a block's head (below 7 it probes from the middle on), and one
 /// that gives up on estimates below 1.15 (clevel 9 only below 1.0).
 pub(crate) const FILTERED_GIVE_UP_CLEVEL: Clevel = match Clevel::new(7) {
@@ -247,7 +247,7 @@ pub(crate) const FILTERED_GIVE_UP_CLEVEL: Clevel = match Clevel::new(7) {
 /// Below this tradeoff a HARD readapt on byte data checks
 /// [`filtered_give_up_store`] where no store without a filter was found.
 /// Side by side on the benchmark corpus (three runs each, 14 datasets),
-/// `python_source_text` at t = 0.1 went from 0.19 to 0.07 while nothing
+/// `python_source_text` at t = 0.1 went from 0.19 to 0.06 while nothing
 /// else moved by more than 0.01; at 0.2 the text gained 0.03 and
 /// `retina_u8` lost 0.07, its first chunk's blocks all given up and later
 /// chunks' not. Wider elements (shuffle and bytedelta stores) lost more

@@ -878,6 +878,19 @@ impl Tuner {
         Some(bufs.compressed.len())
     }
 
+    /// Seconds per byte to copy `block`, copied twice and timed the second
+    /// time: a new buffer's first write faults its pages in, which a
+    /// chunk's output does not pay.
+    fn copy_seconds_per_byte(&self, block: &[u8], bufs: &mut TrialBuffers) -> f64 {
+        bufs.decompressed.clear();
+        bufs.decompressed.extend_from_slice(block);
+        let t0 = self.now();
+        bufs.decompressed.copy_from_slice(block);
+        #[allow(clippy::cast_precision_loss)]
+        let per_byte = (self.now() - t0).as_secs_f64() / block.len().max(1) as f64;
+        per_byte
+    }
+
     /// What blosclz storing the chunk's blocks would give
     /// ([`search::give_up_store`]), if it does. The verdict comes from the
     /// head of one of the chunk's blocks (what blosclz probes); the time from
@@ -921,13 +934,7 @@ impl Tuner {
         #[allow(clippy::cast_precision_loss)]
         let head_time = (self.now() - t0).as_secs_f64() / streams as f64;
         bufs.counts.store_checks.1 += 1;
-        // Copy twice and time the second: a new buffer's first write
-        // faults its pages in, which the chunk's output does not pay.
-        bufs.decompressed.clear();
-        bufs.decompressed.extend_from_slice(block);
-        let t1 = self.now();
-        bufs.decompressed.copy_from_slice(block);
-        let copy_per_byte = (self.now() - t1).as_secs_f64() / block.len().max(1) as f64;
+        let copy_per_byte = self.copy_seconds_per_byte(block, bufs);
         let n = chunk.len() as f64;
         let probe = (head_time - (probed / streams) as f64 * copy_per_byte).max(0.0);
         let probes = search::give_up_probes(&store, ts, chunk.len()) as f64;
@@ -956,11 +963,11 @@ impl Tuner {
     /// What blosclz after a filter storing the chunk's blocks gives
     /// ([`search::filtered_give_up_store`]), if the filter starts every
     /// block of the chunk with a head blosclz gives up on ([`filter_head`]);
-    /// timed on the middle block compressed alone. The
-    /// filter's own time is what no model predicts, and that block's
-    /// context is the one the chunk then uses, so the timing costs one
-    /// block at nearly copy speed; the head, checked first, keeps a block
-    /// that blosclz compresses after all (a millisecond) from being timed.
+    /// timed on the middle block compressed alone. The filter's own time is
+    /// what no model predicts, and that block's context is the one the
+    /// chunk then uses, so the timing costs two blocks at nearly copy
+    /// speed; the heads, checked first, keep a block that blosclz
+    /// compresses after all (a millisecond) from being timed.
     fn filtered_give_up_trial(&self, chunk: &[u8], bufs: &mut TrialBuffers) -> Option<Trial> {
         let ts = self.typesize;
         let store = search::filtered_give_up_store(ts)?;
@@ -994,29 +1001,23 @@ impl Tuner {
         }
         let heads = self.now() - t0;
         let block = sample::middle_block(chunk, blocksize);
-        // Twice, timing the second: a new context's first block faults its
-        // buffers in (several times the block's own time at these speeds),
-        // which the chunk, compressed by the same context, does not pay.
         let cbytes = self.one_block(block, &store, bufs)?;
-        let t1 = self.now();
-        if cbytes > block.len() {
-            self.one_block(block, &store, bufs)?;
-        }
-        let time = (self.now() - t1).as_secs_f64();
-        log::debug!(
-            "filtered store check {store}: heads in {:.1} us, block of {} bytes in {:.1} us, {}",
-            heads.as_secs_f64() * 1e6,
-            block.len(),
-            time * 1e6,
-            if cbytes > block.len() {
-                "stored"
-            } else {
-                "compressed"
-            }
-        );
         if cbytes <= block.len() {
+            log::debug!("filtered store check {store}: heads given up, block compressed");
             return None;
         }
+        // Again, timed: a new context's first block faults its buffers in
+        // (several times the block's own time at these speeds), which the
+        // chunk, compressed by the same context, does not pay.
+        let t1 = self.now();
+        self.one_block(block, &store, bufs)?;
+        let time = (self.now() - t1).as_secs_f64();
+        log::debug!(
+            "filtered store check {store}: heads in {:.1} us, block of {} bytes stored in {:.1} us",
+            heads.as_secs_f64() * 1e6,
+            block.len(),
+            time * 1e6
+        );
         bufs.counts.filtered_store_checks.1 += 1;
         let n = chunk.len() as f64;
         #[allow(clippy::cast_precision_loss)]
@@ -1026,15 +1027,12 @@ impl Tuner {
             ratio: n / (n + blosc2::HEADER_BYTES as f64),
             cspeed: speed,
             // A chunk no block of which compressed is stored as a copy,
-            // and read as one: timed on the block, twice (the first write
-            // faults the buffer's pages in, which a reader's does not pay).
-            dspeed: self.objective.perf_mode.needs_decompression().then(|| {
-                bufs.decompressed.clear();
-                bufs.decompressed.extend_from_slice(block);
-                let t2 = self.now();
-                bufs.decompressed.copy_from_slice(block);
-                block.len() as f64 / (self.now() - t2).as_secs_f64().max(1e-9)
-            }),
+            // and read as one.
+            dspeed: self
+                .objective
+                .perf_mode
+                .needs_decompression()
+                .then(|| 1.0 / self.copy_seconds_per_byte(block, bufs).max(1e-15)),
             on_block: true,
         })
     }
