@@ -43,6 +43,8 @@ pub(crate) struct BenchOptions {
     /// Figures for notes come from runs without it (everything measured in
     /// one run).
     pub(crate) grid_cache: Option<PathBuf>,
+    /// Time the cached grid again, keeping each chunk's faster timing.
+    pub(crate) retime_grid: bool,
     /// Model directory for the tuner (`Config::models_dir`).
     pub(crate) models: Option<PathBuf>,
     /// `Config::use_inference` with `models`.
@@ -189,6 +191,9 @@ fn bench_dataset(
         .into_iter()
         .map(|p| p.with_threads(opts.nthreads))
         .collect();
+    if opts.retime_grid {
+        timings.retime(&grid_points, || {})?;
+    }
     let grid_totals = timings.grid(&grid_points, || bar.inc(1))?;
     let mut out = Vec::new();
     for &t in &opts.tradeoffs {

@@ -91,6 +91,11 @@ enum Command {
         /// tuner; figures should come from runs without it).
         #[arg(long)]
         grid_cache: Option<PathBuf>,
+        /// With --grid-cache: time the cached grid again and keep each
+        /// chunk's faster timing (noise only slows a timing down), to
+        /// repair a cache timed while the machine was busy.
+        #[arg(long, requires = "grid_cache")]
+        retime_grid: bool,
         /// Tune with the models in this directory (`btune train` writes
         /// them); their results go into the JSON under "btune".
         #[arg(long)]
@@ -215,6 +220,7 @@ fn main() -> Result<()> {
             json,
             only,
             grid_cache,
+            retime_grid,
             models,
             use_inference,
         } => {
@@ -236,6 +242,7 @@ fn main() -> Result<()> {
                 json,
                 only,
                 grid_cache,
+                retime_grid,
                 models,
                 use_inference,
             })
