@@ -621,10 +621,13 @@ impl Tuner {
                 _ => ratio,
             });
         }
-        let score = self
-            .objective
-            .score(ratio, self.objective.speed(outcome), &s.ranges);
-        let state_name = self.state_name(&s);
+        // The score and state only go into the trace.
+        let traced = self.trace.as_ref().map(|_| {
+            let score = self
+                .objective
+                .score(ratio, self.objective.speed(outcome), &s.ranges);
+            (score, self.state_name(&s))
+        });
         let chunk_index = s.stats.chunks;
         let st = &mut s.stats;
         st.chunks += 1;
@@ -633,7 +636,7 @@ impl Tuner {
         st.compress_time += outcome.ctime;
         *st.usage.entry(proposal.params).or_insert(0) += 1;
         drop(s);
-        if let Some(trace) = &self.trace {
+        if let (Some(trace), Some((score, state_name))) = (&self.trace, traced) {
             trace.row(&TraceRow {
                 chunk: chunk_index,
                 params: proposal.params,
