@@ -45,6 +45,8 @@ pub(crate) struct BenchOptions {
     pub(crate) grid_cache: Option<PathBuf>,
     /// Time the cached grid again, keeping each chunk's faster timing.
     pub(crate) retime_grid: bool,
+    /// Run each tuner once untimed first.
+    pub(crate) warm: bool,
     /// Model directory for the tuner (`Config::models_dir`).
     pub(crate) models: Option<PathBuf>,
     /// `Config::use_inference` with `models`.
@@ -221,6 +223,12 @@ fn bench_dataset(
             use_inference: opts.use_inference,
             ..Config::default()
         };
+        if opts.warm {
+            let warm_up = Tuner::new(config.clone(), d.typesize)?;
+            for chunk in &timings.chunks {
+                warm_up.compress(chunk, ChunkFormat::Chunk)?;
+            }
+        }
         let tuner = Tuner::new(config, d.typesize)?;
         let mut per_chunk = Vec::new();
         let mut first_params = None;

@@ -96,6 +96,12 @@ enum Command {
         /// repair a cache timed while the machine was busy.
         #[arg(long, requires = "grid_cache")]
         retime_grid: bool,
+        /// Run each tuner once untimed before the timed run, so that every
+        /// tradeoff's run starts warm (code cached, c-blosc2 contexts made),
+        /// as the grid's fastest-of-several timings are. Without it the
+        /// first tradeoff run on a dataset pays the cold start.
+        #[arg(long)]
+        warm: bool,
         /// Tune with the models in this directory (`btune train` writes
         /// them); their results go into the JSON under "btune".
         #[arg(long)]
@@ -221,6 +227,7 @@ fn main() -> Result<()> {
             only,
             grid_cache,
             retime_grid,
+            warm,
             models,
             use_inference,
         } => {
@@ -243,6 +250,7 @@ fn main() -> Result<()> {
                 only,
                 grid_cache,
                 retime_grid,
+                warm,
                 models,
                 use_inference,
             })
