@@ -124,7 +124,11 @@ impl<'a> Sweep<'a> {
             if let Some(old) = self.by_params.get(p).cloned() {
                 let mut new = Vec::with_capacity(old.len());
                 for (chunk, o) in self.chunks.iter().zip(&old) {
-                    let reps = if o.ctime >= SLOW_SECONDS { 1 } else { self.reps };
+                    let reps = if o.ctime >= SLOW_SECONDS {
+                        1
+                    } else {
+                        self.reps
+                    };
                     let n = time_chunk(chunk, self.typesize, p, reps)?;
                     new.push(Outcome {
                         ctime: o.ctime.min(n.ctime),
@@ -188,5 +192,57 @@ impl<'a> Sweep<'a> {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retime_keeps_the_faster_timing_and_rewrites_the_cache() {
+        let dir = std::env::temp_dir().join(format!("btune-retime-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data: Vec<u8> = (0..65_536u32).flat_map(|i| (i / 3).to_le_bytes()).collect();
+        let chunks: Vec<&[u8]> = data.chunks(1 << 17).collect();
+        let grid: Vec<Params> = ["lz4/shuffle/1/never", "zstd/none/1/never"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let sweep =
+            |dir: &Path| Sweep::new("d", chunks.clone(), 1 << 17, 4, Threads::ONE, Some(dir));
+
+        // A cache as a busy machine would leave it: every timing 1000 s.
+        let mut first = sweep(&dir).unwrap();
+        first.grid(&grid, || {}).unwrap();
+        let measured = first.by_params.clone();
+        for v in first.by_params.values_mut() {
+            for o in v {
+                o.ctime = 1e3;
+                o.dtime = Some(1e3);
+            }
+        }
+        first.changed = true;
+        first.grid(&grid, || {}).unwrap();
+
+        let mut again = sweep(&dir).unwrap();
+        assert!(again.by_params.values().flatten().all(|o| o.ctime == 1e3));
+        let mut ticks = 0;
+        again.retime(&grid, || ticks += 1).unwrap();
+        assert_eq!(ticks, grid.len());
+        again.grid(&grid, || {}).unwrap();
+
+        // Read back from the rewritten cache: real timings, same sizes.
+        let back = sweep(&dir).unwrap();
+        for p in &grid {
+            for (o, m) in back.by_params[p].iter().zip(&measured[p]) {
+                assert!(
+                    o.ctime < 1.0 && o.dtime.is_some_and(|d| d < 1.0),
+                    "{p}: {o:?}"
+                );
+                assert_eq!((o.nbytes, o.cbytes), (m.nbytes, m.cbytes));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
