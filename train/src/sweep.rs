@@ -121,25 +121,20 @@ impl<'a> Sweep<'a> {
     pub fn retime(&mut self, grid: &[Params], mut tick: impl FnMut()) -> Result<()> {
         const SLOW_SECONDS: f64 = 0.02;
         for p in grid {
-            if let Some(old) = self.by_params.get(p).cloned() {
-                let mut new = Vec::with_capacity(old.len());
-                for (chunk, o) in self.chunks.iter().zip(&old) {
+            if let Some(kept) = self.by_params.get_mut(p) {
+                for (chunk, o) in self.chunks.iter().zip(kept.iter_mut()) {
                     let reps = if o.ctime >= SLOW_SECONDS {
                         1
                     } else {
                         self.reps
                     };
                     let n = time_chunk(chunk, self.typesize, p, reps)?;
-                    new.push(Outcome {
-                        ctime: o.ctime.min(n.ctime),
-                        dtime: match (o.dtime, n.dtime) {
-                            (Some(a), Some(b)) => Some(a.min(b)),
-                            (a, b) => a.or(b),
-                        },
-                        ..n
-                    });
+                    o.ctime = o.ctime.min(n.ctime);
+                    o.dtime = match (o.dtime, n.dtime) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                 }
-                self.by_params.insert(*p, new);
                 self.changed = true;
             }
             tick();
@@ -163,7 +158,8 @@ impl<'a> Sweep<'a> {
             totals.push((*p, total(self.all(p)?)));
             tick();
         }
-        // Rewrite the cache only when this sweep measured something new.
+        // Rewrite the cache only when this sweep measured or re-timed
+        // something.
         if let Some(f) = self.cache_file.as_ref().filter(|_| self.changed) {
             std::fs::create_dir_all(f.parent().unwrap_or(Path::new(".")))?;
             let kept: Vec<(Params, &Vec<Outcome>)> =
