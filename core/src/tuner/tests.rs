@@ -538,12 +538,25 @@ fn speed_first_stores_what_the_store_probe_stores_after_one_trial() {
         Tuner::new(c, 4).unwrap()
     };
     let noisy = noise(1 << 20, 7);
-    let fast = tuner_at(0.1);
-    let out = fast.compress(&noisy, ChunkFormat::Chunk).unwrap();
-    assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), noisy);
-    assert_eq!(out.readapt, Readapt::Hard);
-    assert_eq!(fast.stats().trials, 1, "the store probe alone");
-    assert_eq!(out.params.format_key(), search::store_probe().format_key());
+    // Bytes too: no check for a store behind a filter follows a store
+    // without one (on random bytes it cost a dozen times the trial).
+    for typesize in [4, 1] {
+        let fast = Tuner::new(
+            Config {
+                tradeoff: 0.1,
+                ..Config::default()
+            },
+            typesize,
+        )
+        .unwrap();
+        let out = fast.compress(&noisy, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), noisy);
+        assert_eq!(out.readapt, Readapt::Hard);
+        let st = fast.stats();
+        assert_eq!(st.trials, 1, "typesize {typesize}: the store probe alone");
+        assert_eq!(st.filtered_store_checks, (0, 0), "typesize {typesize}");
+        assert_eq!(out.params.format_key(), search::store_probe().format_key());
+    }
     // Data the probe compresses gets the whole search, and so does noise at
     // a tradeoff where ratio counts.
     let smooth = smooth_f64(131_072, 0.2);
