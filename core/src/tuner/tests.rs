@@ -530,25 +530,18 @@ fn trials_cost_utility_only_where_the_mode_counts_writing() {
 
 #[test]
 fn speed_first_stores_what_the_store_probe_stores_after_one_trial() {
-    let tuner_at = |tradeoff: f64| {
+    let tuner_at = |tradeoff: f64, typesize: usize| {
         let c = Config {
             tradeoff,
             ..Config::default()
         };
-        Tuner::new(c, 4).unwrap()
+        Tuner::new(c, typesize).unwrap()
     };
     let noisy = noise(1 << 20, 7);
     // Bytes too: no check for a store behind a filter follows a store
     // without one (on random bytes it cost a dozen times the trial).
     for typesize in [4, 1] {
-        let fast = Tuner::new(
-            Config {
-                tradeoff: 0.1,
-                ..Config::default()
-            },
-            typesize,
-        )
-        .unwrap();
+        let fast = tuner_at(0.1, typesize);
         let out = fast.compress(&noisy, ChunkFormat::Chunk).unwrap();
         assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), noisy);
         assert_eq!(out.readapt, Readapt::Hard);
@@ -560,10 +553,10 @@ fn speed_first_stores_what_the_store_probe_stores_after_one_trial() {
     // Data the probe compresses gets the whole search, and so does noise at
     // a tradeoff where ratio counts.
     let smooth = smooth_f64(131_072, 0.2);
-    let fast = tuner_at(0.1);
+    let fast = tuner_at(0.1, 4);
     fast.compress(&smooth, ChunkFormat::Chunk).unwrap();
     assert!(fast.stats().trials >= 5, "{} trials", fast.stats().trials);
-    let balanced = tuner_at(0.5);
+    let balanced = tuner_at(0.5, 4);
     balanced.compress(&noisy, ChunkFormat::Chunk).unwrap();
     assert!(
         balanced.stats().trials >= 5,
