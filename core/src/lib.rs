@@ -37,4 +37,4 @@ pub use config::{Behaviour, Config, EnvWarning, RepeatMode};
 pub use error::{CodecError, ConfigError, ParamsError};
 pub use objective::{Objective, Outcome, PerfMode, Ranges};
 pub use params::{Blocksize, Clevel, Codec, Filter, Params, SplitMode, Threads};
-pub use tuner::{Compressed, Tuner};
+pub use tuner::{Compressed, SampleTrial, Tuner};

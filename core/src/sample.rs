@@ -106,6 +106,11 @@ impl<'a> Sample<'a> {
         &self.bytes
     }
 
+    /// The length of the chunk the sample was taken from.
+    pub(crate) fn chunk_len(&self) -> usize {
+        self.chunk_len
+    }
+
     /// Whether the sample is the whole chunk.
     pub(crate) fn is_whole(&self) -> bool {
         self.bytes.len() == self.chunk_len

@@ -199,6 +199,23 @@ struct Trial {
     on_block: bool,
 }
 
+/// What one trial measured on a readapt's sample
+/// ([`Tuner::measure_sample_trial`]), with the block sizes that tell how
+/// far its speed may be from the chunk's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleTrial {
+    /// Compression ratio on the sample.
+    pub ratio: f64,
+    /// Compression speed on the sample's timed blocks (bytes/s).
+    pub cspeed: f64,
+    /// Decompression speed (bytes/s), where the perf mode needs it.
+    pub dspeed: Option<f64>,
+    /// The block size of the trial: the chunk's, cut to half the sample.
+    pub sample_blocksize: usize,
+    /// The block size the parameters get on the whole chunk.
+    pub chunk_blocksize: usize,
+}
+
 /// The most candidates a HARD readapt measures after its anchors.
 const MAX_VERIFIED: usize = 6;
 
@@ -793,6 +810,44 @@ impl Tuner {
         r
     }
 
+    /// Measures `params` on the sample a readapt takes from `chunk`, as the
+    /// tuner's own trials do. For calibrating what trials tell of a
+    /// chunk: the `trial_speed` example of `btune-train` compares these
+    /// speeds with the same parameters' speeds on whole chunks.
+    ///
+    /// ```
+    /// use btune_core::{Clevel, Codec, Config, Filter, Params, SplitMode, Tuner};
+    /// let chunk: Vec<u8> = (0..262_144u32).flat_map(|i| (i / 3).to_le_bytes()).collect();
+    /// let tuner = Tuner::new(Config::default(), 4).unwrap();
+    /// let p = Params::new(Codec::Zstd, Filter::Shuffle, Clevel::MIN, SplitMode::Always);
+    /// let m = tuner.measure_sample_trial(&chunk, &p).unwrap();
+    /// assert!(m.ratio > 4.0 && m.cspeed > 0.0);
+    /// // The sample's blocks are cut short of the chunk's.
+    /// assert!(m.sample_blocksize < m.chunk_blocksize);
+    /// ```
+    #[must_use]
+    pub fn measure_sample_trial(&self, chunk: &[u8], params: &Params) -> Option<SampleTrial> {
+        let sample = Sample::of(chunk, self.typesize, self.config.tradeoff);
+        self.measure(&sample, params, &mut TrialBuffers::default())
+    }
+
+    /// A trial of `params` on `sample` ([`Tuner::measure`]).
+    fn trial(
+        &self,
+        sample: &Sample<'_>,
+        params: &Params,
+        bufs: &mut TrialBuffers,
+    ) -> Option<Trial> {
+        let m = self.measure(sample, params, bufs)?;
+        Some(Trial {
+            params: *params,
+            ratio: m.ratio,
+            cspeed: m.cspeed,
+            dspeed: m.dspeed,
+            on_block: false,
+        })
+    }
+
     /// Compresses (and, if the mode needs it, decompresses) `sample` with
     /// `params`, with the blocks they would get on the whole chunk (cut to
     /// half the sample), timing with the tuner's clock.
@@ -802,16 +857,17 @@ impl Tuner {
     /// zstd), which a chunk compressed by a warm context never pays. Timing
     /// it would make every slow-to-start codec look several times slower on
     /// a small sample than it is on the chunk.
-    fn trial(
+    fn measure(
         &self,
         sample: &Sample<'_>,
         params: &Params,
         bufs: &mut TrialBuffers,
-    ) -> Option<Trial> {
+    ) -> Option<SampleTrial> {
         let entered = self.now();
         let bytes = sample.bytes();
         let ts = self.typesize;
         let blocksize = sample.blocksize(params, ts);
+        let chunk_blocksize = blosc2::auto_blocksize(params, ts, sample.chunk_len());
         let mut p = *params;
         p.blocksize = Blocksize::Bytes(u32::try_from(blocksize).unwrap_or(u32::MAX));
         // Warm-up block, then the rest; a sample of one block is timed cold.
@@ -852,21 +908,21 @@ impl Tuner {
             ..timed_outcome
         };
         log::debug!(
-            "trial {params}: {} bytes, ratio {:.3}, {:.1} us for {} bytes, {:.1} us in all",
+            "trial {params}: {} bytes, ratio {:.3}, {:.1} us for {} bytes, {:.1} us in all, blocks of {blocksize} bytes ({chunk_blocksize} on the chunk)",
             bytes.len(),
             outcome.ratio(),
             outcome.ctime * 1e6,
             timed.len(),
-            (self.now() - entered).as_secs_f64() * 1e6
+            (self.now() - entered).as_secs_f64() * 1e6,
         );
-        Some(Trial {
-            params: *params,
+        Some(SampleTrial {
             ratio: outcome.ratio(),
             cspeed: timed_outcome.speed(PerfMode::Comp),
             dspeed: timed_outcome
                 .dtime
                 .map(|_| timed_outcome.speed(PerfMode::Decomp)),
-            on_block: false,
+            sample_blocksize: blocksize,
+            chunk_blocksize,
         })
     }
 
@@ -1271,12 +1327,21 @@ impl Tuner {
                     - self.trial_penalty(&best, p, chunk.len(), sample.bytes().len(), &ranges)
                         / VERIFY_CONFIDENCE
             };
-            let Some((_, next)) = predictions
+            let top = predictions
                 .iter()
                 .map(|p| (worth(p), p))
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .filter(|(w, _)| *w > 0.0)
-            else {
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((w, p)) = top {
+                log::debug!(
+                    "best {} (score {best_score:.3}); most worth verifying: {} predicted ratio {:.3} at {:.0} MB/s, score {:.3}, worth {w:.3}",
+                    best.params,
+                    p.params,
+                    p.ratio,
+                    p.cspeed / 1e6,
+                    self.score(p, &ranges)
+                );
+            }
+            let Some((_, next)) = top.filter(|(w, _)| *w > 0.0) else {
                 break;
             };
             match self.trial(&sample, &next.params, &mut bufs) {
