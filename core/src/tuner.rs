@@ -1385,6 +1385,14 @@ impl Tuner {
         // The ranges keep the predicted extremes: the objective's ranges are
         // the whole grid's, most of which is predicted, not measured.
         let ranges = self.ranges_of(ranges, &trials);
+        log::debug!(
+            "HARD ranges: ratio {:.3}-{:.3}, speed {:.0}-{:.0} MB/s, after {} trials",
+            ranges.ratio.0,
+            ranges.ratio.1,
+            ranges.speed.0 / 1e6,
+            ranges.speed.1 / 1e6,
+            trials.len()
+        );
         let trials = self.with_threads(&sample, trials, &ranges, &mut bufs, &gained);
         Exploration {
             trials,
