@@ -4,7 +4,7 @@
 //! ([`Tuner::measure_sample_trial`]: the chunk's blocks cut to half the
 //! sample, the first block untimed) and set beside the grid's speed on the
 //! whole chunk (from `btune bench`'s grid cache if one is given, else timed
-//! now, fastest of three). One JSON object per line on stdout, for
+//! now as the grid times it, chunk 0 only). One JSON object per line on stdout, for
 //! `scripts/fit_trial_speed.py`, which fits a per-doubling correction of
 //! trial speeds (measured on the benchmark and not kept:
 //! `bench-results/trial-speed-ab/`).
@@ -23,13 +23,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use btune_core::grid::oracle_grid;
-use btune_core::{Config, Threads, Tuner};
+use btune_core::{Config, PerfMode, Threads, Tuner};
 use btune_train::corpus::{chunks, load, read_manifest};
-use btune_train::measure::time_chunk;
 use btune_train::sweep::Sweep;
 
-/// Trials per grid point and dataset, and timings of the chunk where no
-/// cache has them.
+/// Trials per grid point and dataset.
 const REPEATS: usize = 3;
 
 fn run(args: &[String]) -> Result<()> {
@@ -47,22 +45,11 @@ fn run(args: &[String]) -> Result<()> {
         let data = load(&d, &path)?;
         let all = chunks(&data, d.typesize, chunk_bytes);
         let Some(&first) = all.first() else { continue };
-        let mut sweep = match cache {
-            Some(dir) => Some(Sweep::new(
-                &d.name,
-                all.clone(),
-                chunk_bytes,
-                d.typesize,
-                Threads::ONE,
-                Some(dir),
-            )?),
-            None => None,
-        };
+        let mut sweep = Sweep::new(&d.name, all, chunk_bytes, d.typesize, Threads::ONE, cache)?;
         for p in oracle_grid(d.typesize) {
-            let on_chunk = match sweep.as_mut() {
-                Some(sw) => sw.all(&p)?[0],
-                None => time_chunk(first, d.typesize, &p, REPEATS)?,
-            };
+            // The cached outcome, or chunk 0 timed as the grid times it.
+            let on_chunk = sweep.chunk(&p, 0)?;
+            let chunk_cspeed = on_chunk.speed(PerfMode::Comp);
             for _ in 0..REPEATS {
                 let config = Config {
                     tradeoff,
@@ -72,8 +59,6 @@ fn run(args: &[String]) -> Result<()> {
                 let Some(m) = tuner.measure_sample_trial(first, &p) else {
                     continue;
                 };
-                #[allow(clippy::cast_precision_loss)]
-                let chunk_cspeed = on_chunk.nbytes as f64 / on_chunk.ctime.max(1e-12);
                 println!(
                     "{}",
                     serde_json::json!({
