@@ -167,6 +167,12 @@ enum Command {
         /// (0: all), so that big datasets do not outweigh small ones.
         #[arg(long, default_value_t = 0)]
         chunks_per_dataset: usize,
+        /// Train this many networks, from seeds SEED, SEED + 1, ..., and
+        /// average their logits in one network (a wider one of the same
+        /// depth): choices hang less on the seed, at a larger network's
+        /// inference cost (bench-results/models-ensemble/).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        members: u16,
     },
     /// Model directories: show a model, run its network on input rows.
     Model {
@@ -271,6 +277,7 @@ fn main() -> Result<()> {
             all_categories,
             max_categories,
             chunks_per_dataset,
+            members,
         } => {
             if !(temperature >= 0.0 && temperature.is_finite()) {
                 bail!("--temperature {temperature} must be a finite number >= 0");
@@ -289,6 +296,7 @@ fn main() -> Result<()> {
                 all_categories,
                 max_categories,
                 chunks_per_dataset,
+                members: members.into(),
             };
             train::run(&train::TrainOptions {
                 manifest,

@@ -110,6 +110,7 @@ pub(crate) fn run(opts: &TrainOptions) -> Result<()> {
             "chunks": train.len(),
             "categories": meta.categories.len(),
             "hidden": opts.fit.mlp.hidden,
+            "members": opts.fit.members,
             "epochs": opts.fit.mlp.epochs,
             "temperature": opts.fit.temperature,
             "final_loss": fitted.final_loss,

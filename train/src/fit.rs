@@ -7,8 +7,9 @@ use btune_core::features::{FEATURE_NAMES, FEATURE_SET, NFEATURES};
 use btune_core::model::{Category, FeatureNorm, Model, ModelMeta, Network};
 use serde::Serialize;
 
+use crate::ensemble;
 use crate::labels::{ChunkRecord, TRADEOFFS, categories, robust_categories, target};
-use crate::mlp::{self, TrainOptions};
+use crate::mlp::TrainOptions;
 
 /// How training rows are made and the network fitted.
 #[derive(Clone, Debug)]
@@ -25,6 +26,9 @@ pub struct FitOptions {
     /// At most this many chunks per dataset, evenly spaced, so that big
     /// datasets do not outweigh the others (0: all).
     pub chunks_per_dataset: usize,
+    /// Networks trained from seeds `mlp.seed`, `mlp.seed + 1`, ... and
+    /// averaged into one ([`crate::ensemble`]); 1 trains a single network.
+    pub members: usize,
 }
 
 impl Default for FitOptions {
@@ -35,6 +39,7 @@ impl Default for FitOptions {
             all_categories: false,
             max_categories: 0,
             chunks_per_dataset: 0,
+            members: 1,
         }
     }
 }
@@ -112,7 +117,7 @@ pub fn fit(records: &[ChunkRecord], mode: PerfMode, opts: &FitOptions) -> Result
             targets.push(target(&u, opts.temperature));
         }
     }
-    let (network, report) = mlp::train(&inputs, &targets, &opts.mlp)?;
+    let (network, report) = ensemble::train(&inputs, &targets, &opts.mlp, opts.members)?;
     Ok(Fitted {
         network,
         meta,

@@ -271,7 +271,7 @@ fn to_network(layers: &[Layer]) -> Result<Network> {
 }
 
 /// Index of the first largest value.
-fn argmax(v: &[f32]) -> usize {
+pub(crate) fn argmax(v: &[f32]) -> usize {
     v.iter()
         .enumerate()
         .fold(0, |best, (i, &x)| if x > v[best] { i } else { best })
