@@ -23,13 +23,18 @@ pub(crate) enum ModelCommand {
     },
     /// Run a model's network on input rows: one JSON array of numbers per
     /// line on stdin (normalised features, then the tradeoff), one JSON
-    /// array of probabilities per line on stdout.
+    /// array of probabilities per line on stdout. As the tuner runs it
+    /// (a plain forward pass, checked against tract at load, where the
+    /// network is a stack of dense layers), or with `--tract` in tract.
     Run {
         /// The model directory.
         dir: PathBuf,
         /// COMP, DECOMP or BALANCED.
         #[arg(long, default_value = "COMP", value_parser = crate::parse_perf_mode)]
         perf_mode: PerfMode,
+        /// Run the network in tract, whatever its form.
+        #[arg(long)]
+        tract: bool,
     },
 }
 
@@ -41,7 +46,11 @@ pub(crate) fn run(command: ModelCommand) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(model.meta())?);
             Ok(())
         }
-        ModelCommand::Run { dir, perf_mode } => {
+        ModelCommand::Run {
+            dir,
+            perf_mode,
+            tract,
+        } => {
             let model = Model::load(&dir, perf_mode)?;
             let mut out = std::io::stdout().lock();
             for (n, line) in std::io::stdin().lock().lines().enumerate() {
@@ -60,7 +69,12 @@ pub(crate) fn run(command: ModelCommand) -> Result<()> {
                         input.len()
                     );
                 }
-                let probs = model.run(&input).map_err(anyhow::Error::msg)?;
+                let probs = if tract {
+                    model.run_in_tract(&input)
+                } else {
+                    model.run(&input)
+                }
+                .map_err(anyhow::Error::msg)?;
                 writeln!(out, "{}", serde_json::to_string(&probs)?)?;
             }
             Ok(())

@@ -64,8 +64,9 @@ def test_train_writes_a_model_directory_with_its_provenance(models):
     assert report.count("held-out") == 6 and report.count("train ") >= 6
 
 
+@pytest.mark.parametrize("runtime", [["--tract"], []], ids=["tract", "as-the-tuner-runs-it"])
 @pytest.mark.parametrize("mode", ["COMP", "DECOMP"])
-def test_litert_and_tract_agree(models, mode):
+def test_litert_and_tract_agree(models, mode, runtime):
     out, _, _ = models
     meta = json.loads((out / f"model_{mode.lower()}.json").read_text())
     width = len(meta["features"]) + 1
@@ -86,7 +87,7 @@ def test_litert_and_tract_agree(models, mode):
         reference.append(interp.get_tensor(outp["index"])[0].copy())
     reference = np.array(reference)
 
-    text = btune("model", "run", out, "--perf-mode", mode,
+    text = btune("model", "run", out, "--perf-mode", mode, *runtime,
                  stdin="\n".join(json.dumps(r.tolist()) for r in rows))
     tract = np.array([json.loads(line) for line in text.splitlines()])
     assert tract.shape == reference.shape

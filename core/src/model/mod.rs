@@ -7,8 +7,14 @@
 //! model directories. BALANCED falls back to the DECOMP model when a
 //! directory has none of its own (BTune ships only the two).
 //!
-//! Networks are read and run with `tract-tflite` and written by [`write()`]
-//! from a [`Network`]; nothing needs TensorFlow.
+//! Networks are read with `tract-tflite` and written by [`write()`] from a
+//! [`Network`]; nothing needs TensorFlow. A network of the form [`write()`]
+//! produces (dense layers, then softmax) runs as a plain forward pass once
+//! it agrees with tract at load: tract runs a small network in ~4 us back to
+//! back but 60-70 us after a chunk compressed with zstd at clevel 9, its code
+//! and data gone cold, against ~7 us for the plain pass
+//! (`cargo run --release -p btune-core --example inference_cost`). Other
+//! graphs run in tract.
 //!
 //! ```
 //! use btune_core::model::{self, Dense, Network, ModelMeta, Category, FeatureNorm, Model};
@@ -106,6 +112,8 @@ pub struct Model {
     meta: ModelMeta,
     categories: Vec<Params>,
     plan: Arc<TypedRunnableModel>,
+    /// The network's layers, where they run as a plain forward pass.
+    plain: Option<Network>,
 }
 
 impl std::fmt::Debug for Model {
@@ -160,14 +168,17 @@ impl Model {
             .iter()
             .filter_map(Category::params)
             .collect();
-        let model = Model {
+        let mut model = Model {
             meta,
             categories,
             plan,
+            plain: None,
         };
         // One run now: tract's first run in a process costs several times a
         // later one, which would otherwise fall on the first chunk.
         model.run(&vec![0.0; inputs])?;
+        model.plain = tflite::read_dense_stack(tflite)
+            .filter(|net| model.agrees_with_tract(net, inputs).unwrap_or(false));
         Ok(model)
     }
 
@@ -194,11 +205,36 @@ impl Model {
     }
 
     /// The network's output (one probability per category) for an input
-    /// row of normalised features and the tradeoff.
+    /// row of normalised features and the tradeoff: the plain forward pass
+    /// where the network has one (see the module docs), else tract's.
+    ///
+    /// # Errors
+    /// If `input` does not have the network's width, or tract's error, as
+    /// text, if the network fails to run.
+    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+        match &self.plain {
+            Some(net) if input.len() == net.inputs() => Ok(net.forward(input)),
+            Some(net) => Err(format!(
+                "input has {} values, the network takes {}",
+                input.len(),
+                net.inputs()
+            )),
+            None => self.run_in_tract(input),
+        }
+    }
+
+    /// Whether the network runs as a plain forward pass rather than in
+    /// tract ([`Model::run`]).
+    #[must_use]
+    pub fn runs_plain(&self) -> bool {
+        self.plain.is_some()
+    }
+
+    /// [`Model::run`] through tract, whatever the network.
     ///
     /// # Errors
     /// tract's error, as text, if the network fails to run.
-    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+    pub fn run_in_tract(&self, input: &[f32]) -> Result<Vec<f32>, String> {
         let tensor: Tensor = tract_tflite::prelude::tract_ndarray::Array2::from_shape_vec(
             (1, input.len()),
             input.to_vec(),
@@ -212,6 +248,27 @@ impl Model {
         let view = out[0].try_as_plain_ram().map_err(|e| format!("{e:#}"))?;
         let probs = view.as_slice::<f32>().map_err(|e| format!("{e:#}"))?;
         Ok(probs.to_vec())
+    }
+
+    /// Whether `net`'s forward pass gives tract's output to within 1e-5 on
+    /// a few input rows of `width` values (zeros, then spread values).
+    fn agrees_with_tract(&self, net: &Network, width: usize) -> Result<bool, String> {
+        if net.inputs() != width {
+            return Ok(false);
+        }
+        for row in 0..4u8 {
+            #[allow(clippy::cast_precision_loss)]
+            let x: Vec<f32> = (0..width)
+                .map(|i| f32::from(row) * ((i * 7 + usize::from(row)) as f32 * 0.61).sin() * 2.0)
+                .collect();
+            let (ours, theirs) = (net.forward(&x), self.run_in_tract(&x)?);
+            if ours.len() != theirs.len()
+                || ours.iter().zip(&theirs).any(|(a, b)| (a - b).abs() > 1e-5)
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The most probable category for a chunk with these features, among

@@ -62,11 +62,17 @@ fn written_networks_run_in_tract_as_they_compute_in_rust() {
     let net = network(&[NFEATURES + 1, 16, 8, 7]);
     write(dir.path(), &net, &meta(7, PerfMode::Comp)).unwrap();
     let model = Model::load(dir.path(), PerfMode::Comp).unwrap();
+    assert!(model.runs_plain());
     let mut seed = 7;
     for _ in 0..20 {
         let x = values(&mut seed, NFEATURES + 1);
         let ours = net.forward(&x);
-        let tract = model.run(&x).unwrap();
+        let tract = model.run_in_tract(&x).unwrap();
+        assert_eq!(
+            model.run(&x).unwrap(),
+            ours,
+            "the tuner runs the plain pass"
+        );
         assert_eq!(ours.len(), tract.len());
         for (a, b) in ours.iter().zip(&tract) {
             assert!((a - b).abs() < 1e-5, "{ours:?} vs {tract:?}");

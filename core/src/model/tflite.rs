@@ -1,6 +1,7 @@
 //! Writing a [`Network`] as a TFLite flatbuffer, with the TFLite schema that
 //! `tract-tflite` generates (so the bytes follow the same schema its reader
-//! parses, and no TensorFlow is involved).
+//! parses, and no TensorFlow is involved), and reading such a graph's
+//! weights back ([`read_dense_stack`]).
 //!
 //! The graph is what a Keras `Dense` stack converts to: one
 //! `FULLY_CONNECTED` per layer (ReLU fused into all but the last) and a
@@ -9,12 +10,13 @@
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
 use tract_tflite::tflite::{
     ActivationFunctionType, Buffer, BufferArgs, BuiltinOperator, BuiltinOptions,
-    FullyConnectedOptions, FullyConnectedOptionsArgs, MODEL_IDENTIFIER, Model, ModelArgs, Operator,
-    OperatorArgs, OperatorCode, OperatorCodeArgs, SoftmaxOptions, SoftmaxOptionsArgs, SubGraph,
-    SubGraphArgs, Tensor, TensorArgs, TensorType,
+    FullyConnectedOptions, FullyConnectedOptionsArgs, FullyConnectedOptionsWeightsFormat,
+    MODEL_IDENTIFIER, Model, ModelArgs, Operator, OperatorArgs, OperatorCode, OperatorCodeArgs,
+    SoftmaxOptions, SoftmaxOptionsArgs, SubGraph, SubGraphArgs, Tensor, TensorArgs, TensorType,
+    root_as_model,
 };
 
-use super::network::Network;
+use super::network::{Dense, Network};
 
 /// The TFLite schema version this writer produces.
 const SCHEMA_VERSION: u32 = 3;
@@ -198,4 +200,145 @@ pub(crate) fn write(net: &Network, description: &str) -> Vec<u8> {
     );
     w.fb.finish(model, Some(MODEL_IDENTIFIER));
     w.fb.finished_data().to_vec()
+}
+
+/// The layers of a graph of the form [`write`] produces (one subgraph of
+/// float32 `FULLY_CONNECTED` operators, ReLU fused into all but the last,
+/// chained from the input to a final `SOFTMAX` with beta 1 whose output is
+/// the graph's), with their weights; `None` for any other graph. Such a
+/// network can run without a runtime ([`Network::forward`]); the caller
+/// still checks it against tract.
+pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
+    let model = root_as_model(bytes).ok()?;
+    let codes = model.operator_codes()?;
+    let buffers = model.buffers()?;
+    let subgraphs = model.subgraphs()?;
+    if subgraphs.len() != 1 {
+        return None;
+    }
+    let graph = subgraphs.get(0);
+    let tensors = graph.tensors()?;
+    let ops = graph.operators()?;
+    let single = |v: Option<flatbuffers::Vector<'_, i32>>| match v {
+        Some(v) if v.len() == 1 => Some(v.get(0)),
+        _ => None,
+    };
+    let code = |op: &Operator<'_>| {
+        let c = codes.get(usize::try_from(op.opcode_index()).ok()?);
+        Some(
+            c.builtin_code()
+                .max(BuiltinOperator(i32::from(c.deprecated_builtin_code()))),
+        )
+    };
+    let constant = |index: i32, shape: &[usize]| -> Option<Vec<f32>> {
+        let t = tensors.get(usize::try_from(index).ok()?);
+        let dims: Vec<usize> = t
+            .shape()?
+            .iter()
+            .map(|d| usize::try_from(d).ok())
+            .collect::<Option<_>>()?;
+        if t.type_() != TensorType::FLOAT32 || t.quantization().is_some() || dims != shape {
+            return None;
+        }
+        let data = buffers.get(usize::try_from(t.buffer()).ok()?).data()?;
+        let values: Vec<f32> = data
+            .bytes()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        (values.len() == shape.iter().product::<usize>()).then_some(values)
+    };
+    let (last, dense_ops) = ops
+        .iter()
+        .collect::<Vec<_>>()
+        .split_last()
+        .map(|(l, d)| (*l, d.to_vec()))?;
+    let mut x = single(graph.inputs())?;
+    let mut width = {
+        let t = tensors.get(usize::try_from(x).ok()?);
+        match t.shape()?.iter().collect::<Vec<_>>().as_slice() {
+            [1, n] => usize::try_from(*n).ok()?,
+            _ => return None,
+        }
+    };
+    let mut layers = Vec::new();
+    for (i, op) in dense_ops.iter().enumerate() {
+        let options = op.builtin_options_as_fully_connected_options()?;
+        let relu = if i + 1 < dense_ops.len() {
+            ActivationFunctionType::RELU
+        } else {
+            ActivationFunctionType::NONE
+        };
+        let inputs = op.inputs()?;
+        if code(op)? != BuiltinOperator::FULLY_CONNECTED
+            || options.fused_activation_function() != relu
+            || options.weights_format() != FullyConnectedOptionsWeightsFormat::DEFAULT
+            || options.keep_num_dims()
+            || inputs.len() != 3
+            || inputs.get(0) != x
+        {
+            return None;
+        }
+        let outputs = {
+            let t = tensors.get(usize::try_from(inputs.get(1)).ok()?);
+            usize::try_from(t.shape()?.get(0)).ok()?
+        };
+        layers.push(Dense {
+            inputs: width,
+            outputs,
+            weights: constant(inputs.get(1), &[outputs, width])?,
+            bias: constant(inputs.get(2), &[outputs])?,
+        });
+        x = single(op.outputs())?;
+        width = outputs;
+    }
+    let softmax = last.builtin_options_as_softmax_options()?;
+    let stack = Network { layers };
+    (code(&last)? == BuiltinOperator::SOFTMAX
+        && softmax.beta() == 1.0
+        && single(last.inputs())? == x
+        && single(last.outputs())? == single(graph.outputs())?
+        && stack.is_consistent())
+    .then_some(stack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> Network {
+        #[allow(clippy::cast_precision_loss)]
+        let dense = |inputs: usize, outputs: usize, k: f32| Dense {
+            inputs,
+            outputs,
+            weights: (0..inputs * outputs)
+                .map(|i| (i as f32 * k).sin())
+                .collect(),
+            bias: (0..outputs).map(|i| (i as f32 * k).cos()).collect(),
+        };
+        Network {
+            layers: vec![dense(5, 7, 0.3), dense(7, 4, 0.7), dense(4, 3, 1.1)],
+        }
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let net = network();
+        assert_eq!(read_dense_stack(&write(&net, "test")), Some(net));
+    }
+
+    #[test]
+    fn broken_bytes_are_not_a_dense_stack() {
+        let bytes = write(&network(), "test");
+        assert_eq!(read_dense_stack(&bytes[..bytes.len() / 2]), None);
+        assert_eq!(read_dense_stack(b"not a flatbuffer"), None);
+    }
+
+    #[test]
+    fn a_softmax_regression_is_one_layer() {
+        let mut net = network();
+        net.layers.truncate(1);
+        net.layers[0].outputs = 7;
+        assert_eq!(read_dense_stack(&write(&net, "test")), Some(net));
+    }
 }
