@@ -219,19 +219,26 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
     let graph = subgraphs.get(0);
     let tensors = graph.tensors()?;
     let ops = graph.operators()?;
+    // Indices come from the file: a flatbuffer vector's `get` panics out of
+    // range.
+    let tensor = |index: i32| {
+        let i = usize::try_from(index).ok()?;
+        (i < tensors.len()).then(|| tensors.get(i))
+    };
     let single = |v: Option<flatbuffers::Vector<'_, i32>>| match v {
         Some(v) if v.len() == 1 => Some(v.get(0)),
         _ => None,
     };
     let code = |op: &Operator<'_>| {
-        let c = codes.get(usize::try_from(op.opcode_index()).ok()?);
+        let i = usize::try_from(op.opcode_index()).ok()?;
+        let c = (i < codes.len()).then(|| codes.get(i))?;
         Some(
             c.builtin_code()
                 .max(BuiltinOperator(i32::from(c.deprecated_builtin_code()))),
         )
     };
     let constant = |index: i32, shape: &[usize]| -> Option<Vec<f32>> {
-        let t = tensors.get(usize::try_from(index).ok()?);
+        let t = tensor(index)?;
         let dims: Vec<usize> = t
             .shape()?
             .iter()
@@ -240,7 +247,8 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
         if t.type_() != TensorType::FLOAT32 || t.quantization().is_some() || dims != shape {
             return None;
         }
-        let data = buffers.get(usize::try_from(t.buffer()).ok()?).data()?;
+        let b = usize::try_from(t.buffer()).ok()?;
+        let data = (b < buffers.len()).then(|| buffers.get(b))?.data()?;
         let values: Vec<f32> = data
             .bytes()
             .chunks_exact(4)
@@ -255,8 +263,7 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
         .map(|(l, d)| (*l, d.to_vec()))?;
     let mut x = single(graph.inputs())?;
     let mut width = {
-        let t = tensors.get(usize::try_from(x).ok()?);
-        match t.shape()?.iter().collect::<Vec<_>>().as_slice() {
+        match tensor(x)?.shape()?.iter().collect::<Vec<_>>().as_slice() {
             [1, n] => usize::try_from(*n).ok()?,
             _ => return None,
         }
@@ -279,9 +286,9 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
         {
             return None;
         }
-        let outputs = {
-            let t = tensors.get(usize::try_from(inputs.get(1)).ok()?);
-            usize::try_from(t.shape()?.get(0)).ok()?
+        let outputs = match tensor(inputs.get(1))?.shape()?.iter().next() {
+            Some(n) => usize::try_from(n).ok()?,
+            None => return None,
         };
         layers.push(Dense {
             inputs: width,
@@ -332,6 +339,23 @@ mod tests {
         let bytes = write(&network(), "test");
         assert_eq!(read_dense_stack(&bytes[..bytes.len() / 2]), None);
         assert_eq!(read_dense_stack(b"not a flatbuffer"), None);
+    }
+
+    /// Every single-byte corruption of a written model either reads as a
+    /// consistent network or as none: indices taken from the file never
+    /// reach past a vector's end.
+    #[test]
+    fn corrupted_bytes_never_panic() {
+        let bytes = write(&network(), "test");
+        for i in 0..bytes.len() {
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[i] ^= flip;
+                if let Some(net) = read_dense_stack(&b) {
+                    assert!(net.is_consistent());
+                }
+            }
+        }
     }
 
     #[test]
