@@ -15,7 +15,9 @@ fn values(seed: &mut u64, n: usize) -> Vec<f32> {
         .collect()
 }
 
-fn network(widths: &[usize]) -> Network {
+/// A network of these layer widths with deterministic pseudo-random
+/// weights (also used by `tflite`'s tests).
+pub(super) fn network(widths: &[usize]) -> Network {
     let mut seed = 42;
     Network {
         layers: widths

@@ -256,11 +256,8 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
             .collect();
         (values.len() == shape.iter().product::<usize>()).then_some(values)
     };
-    let (last, dense_ops) = ops
-        .iter()
-        .collect::<Vec<_>>()
-        .split_last()
-        .map(|(l, d)| (*l, d.to_vec()))?;
+    let ops: Vec<Operator<'_>> = ops.iter().collect();
+    let (last, dense_ops) = ops.split_last()?;
     let mut x = single(graph.inputs())?;
     let mut width = {
         match tensor(x)?.shape()?.iter().collect::<Vec<_>>().as_slice() {
@@ -301,7 +298,7 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
     }
     let softmax = last.builtin_options_as_softmax_options()?;
     let stack = Network { layers };
-    (code(&last)? == BuiltinOperator::SOFTMAX
+    (code(last)? == BuiltinOperator::SOFTMAX
         && softmax.beta() == 1.0
         && single(last.inputs())? == x
         && single(last.outputs())? == single(graph.outputs())?
@@ -313,19 +310,9 @@ pub(crate) fn read_dense_stack(bytes: &[u8]) -> Option<Network> {
 mod tests {
     use super::*;
 
+    /// Three dense layers: two hidden, with ReLU, and the output.
     fn network() -> Network {
-        #[allow(clippy::cast_precision_loss)]
-        let dense = |inputs: usize, outputs: usize, k: f32| Dense {
-            inputs,
-            outputs,
-            weights: (0..inputs * outputs)
-                .map(|i| (i as f32 * k).sin())
-                .collect(),
-            bias: (0..outputs).map(|i| (i as f32 * k).cos()).collect(),
-        };
-        Network {
-            layers: vec![dense(5, 7, 0.3), dense(7, 4, 0.7), dense(4, 3, 1.1)],
-        }
+        crate::model::tests::network(&[5, 7, 4, 3])
     }
 
     #[test]
@@ -360,9 +347,7 @@ mod tests {
 
     #[test]
     fn a_softmax_regression_is_one_layer() {
-        let mut net = network();
-        net.layers.truncate(1);
-        net.layers[0].outputs = 7;
+        let net = crate::model::tests::network(&[5, 7]);
         assert_eq!(read_dense_stack(&write(&net, "test")), Some(net));
     }
 }
