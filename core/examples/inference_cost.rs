@@ -1,8 +1,9 @@
 //! Benchmark: what one inference costs as the tuner pays it: a model
-//! directory's network run through tract ([`Model::run`]) on one input row,
-//! each run right after compressing a 1 MiB chunk (smooth float64s) with
-//! the given parameters, which is what evicts tract's code and data from
-//! the caches between two chunks. `none` runs the inferences back to back.
+//! directory's network on one input row, each run right after compressing
+//! a 1 MiB chunk (smooth float64s) with the given parameters, which is what
+//! evicts the runtime's code and data from the caches between two chunks.
+//! `none` runs the inferences back to back (tract's and the tuner's runs
+//! alternate, so each follows the other).
 //! Prints the minimum and median microseconds per inference, per
 //! performance mode the directory holds: in tract
 //! ([`Model::run_in_tract`]) and as the tuner runs it ([`Model::run`]: the
@@ -52,9 +53,9 @@ fn run(args: &[String]) -> Result<(), String> {
         let input: Vec<f32> = (0..=model.meta().features.len())
             .map(|i| (i as f32 * 0.37).sin())
             .collect();
-        let (mut tract, mut rust) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
+        let (mut tract, mut tuner) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
         for _ in 0..reps.max(1) {
-            for (times, on_tract) in [(&mut tract, true), (&mut rust, false)] {
+            for (times, on_tract) in [(&mut tract, true), (&mut tuner, false)] {
                 if let Some(p) = &between {
                     blosc2::compress_into(&chunk, 8, p, &mut out).map_err(|e| e.to_string())?;
                 }
@@ -69,7 +70,7 @@ fn run(args: &[String]) -> Result<(), String> {
             }
         }
         let (t_min, t_med) = min_median(&mut tract);
-        let (r_min, r_med) = min_median(&mut rust);
+        let (r_min, r_med) = min_median(&mut tuner);
         println!(
             "{mode}: {} categories; tract {t_min:.1} us min, {t_med:.1} us median; \
              as the tuner runs it ({}) {r_min:.1} us min, {r_med:.1} us median",
