@@ -9,11 +9,13 @@ evaluated on the benchmark corpus (`--eval-manifest`), whose held-out
 median / mean regret is printed beside it. Choose by the first figure: the
 second is the benchmark the models are reported on.
 
-    python3 scripts/cv_train_options.py --cache target/gc-both "" "--members 8" "--hidden 32"
+    python3 scripts/cv_train_options.py --cache target/gc-train --cache target/gc \
+        "" "--members 8" "--hidden 32"
 
-Each argument is one set of options ("" for the defaults). The grid cache
-must hold both corpora's timings (`btune train`/`btune bench --grid-cache`),
-or every run sweeps the grid again.
+Each argument is one set of options ("" for the defaults). The grid caches
+(`--cache`, repeatable, passed on as `--grid-cache`) must hold both
+corpora's timings (`btune train`/`btune bench --grid-cache`), or every run
+sweeps the grid again.
 """
 
 import argparse
@@ -38,7 +40,8 @@ def held_out_rows(output):
 def train(args, options, extra):
     with tempfile.TemporaryDirectory() as out:
         cmd = [args.btune, "train", "--manifest", args.manifest, "-o", out,
-               "--grid-cache", args.cache, "--perf-mode", "COMP", *options, *extra]
+               *(a for c in args.cache for a in ("--grid-cache", c)),
+               "--perf-mode", "COMP", *options, *extra]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return held_out_rows(done.stdout)
 
@@ -49,7 +52,7 @@ def main():
     p.add_argument("--btune", default="target/release/btune")
     p.add_argument("--manifest", default="target/train-corpus/manifest.json")
     p.add_argument("--eval-manifest", default="target/corpus-0.25/manifest.json")
-    p.add_argument("--cache", required=True)
+    p.add_argument("--cache", required=True, action="append")
     args = p.parse_args()
     with open(args.manifest) as f:
         names = [d["name"] for d in json.load(f)["datasets"]]

@@ -42,7 +42,7 @@ pub(crate) struct BenchOptions {
     /// Keep grid timings here and reuse them: for iterating on the tuner.
     /// Figures for notes come from runs without it (everything measured in
     /// one run).
-    pub(crate) grid_cache: Option<PathBuf>,
+    pub(crate) grid_cache: Vec<PathBuf>,
     /// Time the cached grid again, keeping each chunk's faster timing.
     pub(crate) retime_grid: bool,
     /// Run each tuner once untimed first.
@@ -187,7 +187,7 @@ fn bench_dataset(
         opts.chunk_bytes,
         d.typesize,
         opts.nthreads,
-        opts.grid_cache.as_deref(),
+        &opts.grid_cache,
     )?;
     let grid_points: Vec<Params> = grid::oracle_grid(d.typesize)
         .into_iter()

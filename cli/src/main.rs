@@ -88,9 +88,11 @@ enum Command {
         #[arg(long)]
         only: Vec<String>,
         /// Reuse grid timings kept in this directory (for iterating on the
-        /// tuner; figures should come from runs without it).
+        /// tuner; figures should come from runs without it). Repeatable: each
+        /// dataset's timings are read from, and kept in, the first directory
+        /// that has them; a dataset none has goes into the first.
         #[arg(long)]
-        grid_cache: Option<PathBuf>,
+        grid_cache: Vec<PathBuf>,
         /// With --grid-cache: time the cached grid again and keep each
         /// chunk's faster timing (noise only slows a timing down), to
         /// repair a cache timed while the machine was busy.
@@ -140,8 +142,10 @@ enum Command {
         #[arg(long)]
         only: Vec<String>,
         /// Keep grid timings here and reuse them (shared with `btune bench`).
+        /// Repeatable, as for `btune bench`: a training corpus's cache and
+        /// the evaluation corpus's can be given side by side.
         #[arg(long)]
-        grid_cache: Option<PathBuf>,
+        grid_cache: Vec<PathBuf>,
         /// Hidden layer widths (repeatable; none: softmax regression).
         #[arg(long = "hidden", default_values_t = [16])]
         hidden: Vec<usize>,

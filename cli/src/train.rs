@@ -26,7 +26,7 @@ pub(crate) struct TrainOptions {
     pub(crate) holdout: Vec<String>,
     pub(crate) eval_manifest: Option<PathBuf>,
     pub(crate) only: Vec<String>,
-    pub(crate) grid_cache: Option<PathBuf>,
+    pub(crate) grid_cache: Vec<PathBuf>,
     pub(crate) fit: FitOptions,
 }
 
@@ -73,7 +73,7 @@ pub(crate) fn run(opts: &TrainOptions) -> Result<()> {
             opts.chunk_bytes,
             d.typesize,
             Threads::ONE,
-            opts.grid_cache.as_deref(),
+            &opts.grid_cache,
         )?;
         let points: Vec<Params> = grid::oracle_grid(d.typesize);
         sweep.grid(&points, || bar.inc(1))?;

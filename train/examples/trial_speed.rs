@@ -18,7 +18,7 @@
 //! repeated three times on a fresh tuner and each repeat printed, so the
 //! fit sees the noise a single trial has.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -40,12 +40,12 @@ fn run(args: &[String]) -> Result<()> {
     let chunk_bytes: usize = chunk_bytes
         .parse()
         .with_context(|| format!("chunk bytes {chunk_bytes:?}"))?;
-    let cache = rest.first().map(Path::new);
+    let cache: Vec<PathBuf> = rest.iter().take(1).map(PathBuf::from).collect();
     for (d, path) in read_manifest(Path::new(manifest))? {
         let data = load(&d, &path)?;
         let all = chunks(&data, d.typesize, chunk_bytes);
         let Some(&first) = all.first() else { continue };
-        let mut sweep = Sweep::new(&d.name, all, chunk_bytes, d.typesize, Threads::ONE, cache)?;
+        let mut sweep = Sweep::new(&d.name, all, chunk_bytes, d.typesize, Threads::ONE, &cache)?;
         for p in oracle_grid(d.typesize) {
             // The cached outcome, or chunk 0 timed as the grid times it.
             let on_chunk = sweep.chunk(&p, 0)?;

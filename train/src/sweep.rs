@@ -49,8 +49,12 @@ pub struct Sweep<'a> {
 
 impl<'a> Sweep<'a> {
     /// A sweep of the dataset `name` cut into `chunks` of `chunk_bytes`
-    /// (the last may be shorter); with `cache_dir`, outcomes kept there by an
-    /// earlier run (same dataset, chunk size and threads) are reused.
+    /// (the last may be shorter). Outcomes kept by an earlier run (same
+    /// dataset, chunk size and threads) in the first of `cache_dirs` that
+    /// has them are reused, and new ones are kept there; a dataset none of
+    /// them has goes into the first. So a training corpus's cache and a
+    /// benchmark corpus's can be read side by side without either being
+    /// copied into the other.
     ///
     /// # Errors
     /// If a cache file exists but cannot be read or parsed.
@@ -60,10 +64,14 @@ impl<'a> Sweep<'a> {
         chunk_bytes: usize,
         typesize: usize,
         nthreads: Threads,
-        cache_dir: Option<&Path>,
+        cache_dirs: &[PathBuf],
     ) -> Result<Sweep<'a>> {
-        let cache_file =
-            cache_dir.map(|dir| dir.join(format!("{name}-{chunk_bytes}-{}t.json", nthreads.get())));
+        let file_name = format!("{name}-{chunk_bytes}-{}t.json", nthreads.get());
+        let candidates = cache_dirs.iter().map(|dir| dir.join(&file_name));
+        let cache_file = candidates
+            .clone()
+            .find(|f| f.is_file())
+            .or_else(|| candidates.clone().next());
         let mut by_params = HashMap::new();
         if let Some(f) = cache_file.as_ref().filter(|f| f.is_file()) {
             let cached: Vec<(Params, Vec<Outcome>)> =
@@ -112,23 +120,17 @@ impl<'a> Sweep<'a> {
     /// keeps per chunk the faster of the old and the new compression and
     /// decompression times. Noise only ever slows a timing down, so the
     /// minimum is the better estimate: this repairs a cache timed while the
-    /// machine was busy. Timings of 20 ms or more are repeated once, the
-    /// rest as often as a first timing. `tick` is called after each point;
+    /// machine was busy. Each is timed as a first timing is ([`time_chunk`]:
+    /// slow ones once). `tick` is called after each point;
     /// [`Sweep::grid`] then rewrites the cache.
     ///
     /// # Errors
     /// As [`Sweep::chunk`].
     pub fn retime(&mut self, grid: &[Params], mut tick: impl FnMut()) -> Result<()> {
-        const SLOW_SECONDS: f64 = 0.02;
         for p in grid {
             if let Some(kept) = self.by_params.get_mut(p) {
                 for (chunk, o) in self.chunks.iter().zip(kept.iter_mut()) {
-                    let reps = if o.ctime >= SLOW_SECONDS {
-                        1
-                    } else {
-                        self.reps
-                    };
-                    let n = time_chunk(chunk, self.typesize, p, reps)?;
+                    let n = time_chunk(chunk, self.typesize, p, self.reps)?;
                     o.ctime = o.ctime.min(n.ctime);
                     o.dtime = match (o.dtime, n.dtime) {
                         (Some(a), Some(b)) => Some(a.min(b)),
@@ -205,8 +207,16 @@ mod tests {
             .iter()
             .map(|p| p.parse().unwrap())
             .collect();
-        let sweep =
-            |dir: &Path| Sweep::new("d", chunks.clone(), 1 << 17, 4, Threads::ONE, Some(dir));
+        let sweep = |dir: &Path| {
+            Sweep::new(
+                "d",
+                chunks.clone(),
+                1 << 17,
+                4,
+                Threads::ONE,
+                &[dir.to_owned()],
+            )
+        };
 
         // A cache as a busy machine would leave it: every timing 1000 s.
         let mut first = sweep(&dir).unwrap();
@@ -240,5 +250,52 @@ mod tests {
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn several_cache_dirs_read_where_found_and_write_new_datasets_to_the_first() {
+        let root = std::env::temp_dir().join(format!("btune-dirs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (first_dir, second_dir) = (root.join("first"), root.join("second"));
+        let data: Vec<u8> = (0..16_384u32).flat_map(|i| (i / 5).to_le_bytes()).collect();
+        let chunks: Vec<&[u8]> = data.chunks(1 << 15).collect();
+        let grid: Vec<Params> = vec!["lz4/shuffle/1/never".parse().unwrap()];
+        let file = |dir: &Path, name: &str| dir.join(format!("{name}-32768-1t.json"));
+
+        // "kept" is cached in the second directory only.
+        Sweep::new(
+            "kept",
+            chunks.clone(),
+            1 << 15,
+            4,
+            Threads::ONE,
+            std::slice::from_ref(&second_dir),
+        )
+        .unwrap()
+        .grid(&grid, || {})
+        .unwrap();
+        assert!(file(&second_dir, "kept").is_file());
+
+        let dirs = [first_dir.clone(), second_dir.clone()];
+        let mut kept = Sweep::new("kept", chunks.clone(), 1 << 15, 4, Threads::ONE, &dirs).unwrap();
+        assert!(
+            kept.by_params.contains_key(&grid[0]),
+            "read from the second"
+        );
+        // A new point is kept where the dataset's timings are.
+        let more: Vec<Params> = vec![grid[0], "zstd/none/1/never".parse().unwrap()];
+        kept.grid(&more, || {}).unwrap();
+        assert!(!file(&first_dir, "kept").exists());
+        let text = std::fs::read_to_string(file(&second_dir, "kept")).unwrap();
+        assert!(text.contains("zstd"));
+
+        // A dataset neither has goes into the first.
+        Sweep::new("new", chunks.clone(), 1 << 15, 4, Threads::ONE, &dirs)
+            .unwrap()
+            .grid(&grid, || {})
+            .unwrap();
+        assert!(file(&first_dir, "new").is_file());
+        assert!(!file(&second_dir, "new").exists());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
