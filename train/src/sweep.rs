@@ -67,17 +67,17 @@ impl<'a> Sweep<'a> {
         cache_dirs: &[PathBuf],
     ) -> Result<Sweep<'a>> {
         let file_name = format!("{name}-{chunk_bytes}-{}t.json", nthreads.get());
-        let candidates = cache_dirs.iter().map(|dir| dir.join(&file_name));
-        let cache_file = candidates
-            .clone()
-            .find(|f| f.is_file())
-            .or_else(|| candidates.clone().next());
+        let found = cache_dirs
+            .iter()
+            .map(|dir| dir.join(&file_name))
+            .find(|f| f.is_file());
         let mut by_params = HashMap::new();
-        if let Some(f) = cache_file.as_ref().filter(|f| f.is_file()) {
+        if let Some(f) = &found {
             let cached: Vec<(Params, Vec<Outcome>)> =
                 serde_json::from_str(&std::fs::read_to_string(f)?)?;
             by_params.extend(cached.into_iter().filter(|(_, v)| v.len() == chunks.len()));
         }
+        let cache_file = found.or_else(|| cache_dirs.first().map(|dir| dir.join(&file_name)));
         Ok(Sweep {
             reps: reps_for(chunks.first().map_or(1, |c| c.len())),
             chunks,
