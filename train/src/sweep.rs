@@ -33,6 +33,55 @@ pub fn grid_progress(datasets: &[(Dataset, PathBuf)]) -> Result<ProgressBar> {
     Ok(bar)
 }
 
+/// The name of the cache file for dataset `name` cut into `chunks` of
+/// `chunk_bytes`, timed with `nthreads`: `NAME-CHUNK-Nt-FINGERPRINT.json`,
+/// where the fingerprint is the xxHash64 of the chunks' bytes in order
+/// (16 hex digits).
+///
+/// ```
+/// use btune_core::Threads;
+/// let data = vec![7u8; 100];
+/// let chunks: Vec<&[u8]> = data.chunks(64).collect();
+/// let name = btune_train::sweep::cache_file_name("ones", &chunks, 64, Threads::ONE);
+/// assert!(name.starts_with("ones-64-1t-") && name.ends_with(".json"));
+/// // Other bytes, another file.
+/// let other = vec![8u8; 100];
+/// let chunks: Vec<&[u8]> = other.chunks(64).collect();
+/// assert_ne!(name, btune_train::sweep::cache_file_name("ones", &chunks, 64, Threads::ONE));
+/// ```
+#[must_use]
+pub fn cache_file_name(
+    name: &str,
+    chunks: &[&[u8]],
+    chunk_bytes: usize,
+    nthreads: Threads,
+) -> String {
+    use std::hash::Hasher;
+    let mut hash = twox_hash::XxHash64::with_seed(0);
+    for c in chunks {
+        hash.write(c);
+    }
+    format!(
+        "{name}-{chunk_bytes}-{}t-{:016x}.json",
+        nthreads.get(),
+        hash.finish()
+    )
+}
+
+/// Warns once per dataset of a cache file named as before fingerprints
+/// (`NAME-CHUNK-Nt.json`): it is not read, since nothing says which data it
+/// was timed on, so the grid is timed again.
+fn warn_of_unfingerprinted(name: &str, chunk_bytes: usize, nthreads: Threads, dirs: &[PathBuf]) {
+    let legacy = format!("{name}-{chunk_bytes}-{}t.json", nthreads.get());
+    for f in dirs.iter().map(|d| d.join(&legacy)).filter(|f| f.is_file()) {
+        log::warn!(
+            "grid cache {} has no data fingerprint in its name and is not read; \
+             the grid of {name} is timed again",
+            f.display()
+        );
+    }
+}
+
 /// Per-chunk outcomes of parameter sets on one dataset.
 pub struct Sweep<'a> {
     /// The dataset's chunks.
@@ -56,6 +105,11 @@ impl<'a> Sweep<'a> {
     /// benchmark corpus's can be read side by side without either being
     /// copied into the other.
     ///
+    /// The cache file's name carries a fingerprint of the bytes
+    /// ([`cache_file_name`]): timings are only ever reused for the data they
+    /// were measured on, and the same name at another corpus scale, or
+    /// regenerated data, gets a file of its own instead of overwriting.
+    ///
     /// # Errors
     /// If a cache file exists but cannot be read or parsed.
     pub fn new(
@@ -66,11 +120,14 @@ impl<'a> Sweep<'a> {
         nthreads: Threads,
         cache_dirs: &[PathBuf],
     ) -> Result<Sweep<'a>> {
-        let file_name = format!("{name}-{chunk_bytes}-{}t.json", nthreads.get());
+        let file_name = cache_file_name(name, &chunks, chunk_bytes, nthreads);
         let found = cache_dirs
             .iter()
             .map(|dir| dir.join(&file_name))
             .find(|f| f.is_file());
+        if found.is_none() {
+            warn_of_unfingerprinted(name, chunk_bytes, nthreads, cache_dirs);
+        }
         let mut by_params = HashMap::new();
         if let Some(f) = &found {
             let cached: Vec<(Params, Vec<Outcome>)> =
@@ -260,7 +317,9 @@ mod tests {
         let data: Vec<u8> = (0..16_384u32).flat_map(|i| (i / 5).to_le_bytes()).collect();
         let chunks: Vec<&[u8]> = data.chunks(1 << 15).collect();
         let grid: Vec<Params> = vec!["lz4/shuffle/1/never".parse().unwrap()];
-        let file = |dir: &Path, name: &str| dir.join(format!("{name}-32768-1t.json"));
+        let file = |dir: &Path, name: &str| {
+            dir.join(cache_file_name(name, &chunks, 1 << 15, Threads::ONE))
+        };
 
         // "kept" is cached in the second directory only.
         Sweep::new(
@@ -297,5 +356,39 @@ mod tests {
         assert!(file(&first_dir, "new").is_file());
         assert!(!file(&second_dir, "new").exists());
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn timings_are_kept_per_data_not_per_name() {
+        let dir = std::env::temp_dir().join(format!("btune-fingerprint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let dirs = [dir.clone()];
+        let grid: Vec<Params> = vec!["lz4/shuffle/1/never".parse().unwrap()];
+        let a: Vec<u8> = (0..16_384u32).flat_map(|i| (i / 5).to_le_bytes()).collect();
+        let b: Vec<u8> = (0..16_384u32).flat_map(|i| (i * 7).to_le_bytes()).collect();
+        let a_chunks: Vec<&[u8]> = a.chunks(1 << 15).collect();
+        let b_chunks: Vec<&[u8]> = b.chunks(1 << 15).collect();
+        let a_file = dir.join(cache_file_name("same", &a_chunks, 1 << 15, Threads::ONE));
+        let b_file = dir.join(cache_file_name("same", &b_chunks, 1 << 15, Threads::ONE));
+        assert_ne!(a_file, b_file);
+
+        Sweep::new("same", a_chunks.clone(), 1 << 15, 4, Threads::ONE, &dirs)
+            .unwrap()
+            .grid(&grid, || {})
+            .unwrap();
+        let a_text = std::fs::read_to_string(&a_file).unwrap();
+        // Other bytes under the same name and chunk count: nothing is read,
+        // and the first data's timings stay as they were.
+        let mut other = Sweep::new("same", b_chunks, 1 << 15, 4, Threads::ONE, &dirs).unwrap();
+        assert!(other.by_params.is_empty());
+        other.grid(&grid, || {}).unwrap();
+        assert!(b_file.is_file());
+        assert_eq!(std::fs::read_to_string(&a_file).unwrap(), a_text);
+
+        // A file named without a fingerprint is not read either.
+        std::fs::rename(&a_file, dir.join("same-32768-1t.json")).unwrap();
+        let again = Sweep::new("same", a_chunks, 1 << 15, 4, Threads::ONE, &dirs).unwrap();
+        assert!(again.by_params.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
