@@ -14,7 +14,8 @@
 //!     target/train-corpus/manifest.json 0.5 1048576 target/gc-train > trial-speed.jsonl
 //! ```
 //!
-//! Arguments: MANIFEST TRADEOFF CHUNK_BYTES [GRID_CACHE_DIR]. Each trial is
+//! Arguments: MANIFEST TRADEOFF CHUNK_BYTES [GRID_CACHE_DIR]... (read as
+//! `btune bench --grid-cache` reads several). Each trial is
 //! repeated three times on a fresh tuner and each repeat printed, so the
 //! fit sees the noise a single trial has.
 
@@ -32,7 +33,7 @@ const REPEATS: usize = 3;
 
 fn run(args: &[String]) -> Result<()> {
     let [manifest, tradeoff, chunk_bytes, rest @ ..] = args else {
-        bail!("usage: trial_speed MANIFEST TRADEOFF CHUNK_BYTES [GRID_CACHE_DIR]");
+        bail!("usage: trial_speed MANIFEST TRADEOFF CHUNK_BYTES [GRID_CACHE_DIR]...");
     };
     let tradeoff: f64 = tradeoff
         .parse()
@@ -40,7 +41,7 @@ fn run(args: &[String]) -> Result<()> {
     let chunk_bytes: usize = chunk_bytes
         .parse()
         .with_context(|| format!("chunk bytes {chunk_bytes:?}"))?;
-    let cache: Vec<PathBuf> = rest.iter().take(1).map(PathBuf::from).collect();
+    let cache: Vec<PathBuf> = rest.iter().map(PathBuf::from).collect();
     for (d, path) in read_manifest(Path::new(manifest))? {
         let data = load(&d, &path)?;
         let all = chunks(&data, d.typesize, chunk_bytes);
