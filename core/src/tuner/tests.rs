@@ -954,3 +954,69 @@ fn small_data_picks_its_start_from_the_first_chunk_once() {
     let out = tuner.compress(&staircase, ChunkFormat::Chunk).unwrap();
     assert_eq!(out.params.filter, Filter::ShuffleBytedelta);
 }
+
+#[test]
+fn measured_calibration_carries_a_codecs_miss_to_its_other_filters() {
+    let trial = |codec, filter, clevel, ratio| Trial {
+        params: Params::new(
+            codec,
+            filter,
+            Clevel::new(clevel).unwrap(),
+            SplitMode::Never,
+        ),
+        ratio,
+        cspeed: 1e9,
+        dspeed: None,
+        on_block: false,
+    };
+    // Noisy floats: lz4 gets 1.25 after either filter, and zstd at clevel
+    // 9 measured no better after bitshuffle, where the table promises 1.5x.
+    let trials = [
+        trial(Codec::Lz4, Filter::Shuffle, 1, 1.25),
+        trial(Codec::Lz4, Filter::Bitshuffle, 1, 1.25),
+        trial(Codec::Zstd, Filter::Bitshuffle, 9, 1.25),
+    ];
+    let candidate = Params::new(
+        Codec::Zstd,
+        Filter::Shuffle,
+        Clevel::new(5).unwrap(),
+        SplitMode::Never,
+    );
+    let table = predict_from(&candidate, &trials, Calibration::Table).unwrap();
+    let measured = predict_from(&candidate, &trials, Calibration::Measured).unwrap();
+    let (zstd9, _) = search::relative(&trials[2].params);
+    assert!(table.ratio > 1.5, "{}", table.ratio);
+    assert!((measured.ratio / table.ratio - 1.0 / zstd9).abs() < 1e-9);
+    // Speeds are the table's either way.
+    assert_eq!(measured.cspeed, table.cspeed);
+    // Another codec, or one with nothing measured, is left as predicted.
+    let zlib = Params::new(
+        Codec::Zlib,
+        Filter::Shuffle,
+        Clevel::new(5).unwrap(),
+        SplitMode::Never,
+    );
+    assert_eq!(
+        predict_from(&zlib, &trials, Calibration::Measured)
+            .unwrap()
+            .ratio,
+        predict_from(&zlib, &trials, Calibration::Table)
+            .unwrap()
+            .ratio
+    );
+    // So is a candidate anchored on its own codec.
+    let own = Params::new(
+        Codec::Zstd,
+        Filter::Bitshuffle,
+        Clevel::new(5).unwrap(),
+        SplitMode::Never,
+    );
+    assert_eq!(
+        predict_from(&own, &trials, Calibration::Measured)
+            .unwrap()
+            .ratio,
+        predict_from(&own, &trials, Calibration::Table)
+            .unwrap()
+            .ratio
+    );
+}
