@@ -1020,3 +1020,20 @@ fn measured_calibration_carries_a_codecs_miss_to_its_other_filters() {
             .ratio
     );
 }
+
+#[test]
+fn measured_predictions_never_fall_below_a_store() {
+    let lz4_store = Trial {
+        params: Params::new(Codec::Lz4, Filter::None, Clevel::MIN, SplitMode::Never),
+        ratio: 0.999,
+        cspeed: 5e9,
+        dspeed: None,
+        on_block: false,
+    };
+    let blosclz = Params::new(Codec::BloscLz, Filter::None, Clevel::MIN, SplitMode::Never);
+    let table = predict_from(&blosclz, &[lz4_store], Calibration::Table).unwrap();
+    let measured = predict_from(&blosclz, &[lz4_store], Calibration::Measured).unwrap();
+    // The table's blosclz is 0.94x lz4, below what any store gives.
+    assert!(table.ratio < 0.95, "{}", table.ratio);
+    assert_eq!(measured.ratio, 1.0);
+}
