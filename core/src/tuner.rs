@@ -1302,7 +1302,7 @@ impl Tuner {
         let gained = |t: Trial| gains.apply(t, self.typesize, chunk.len());
 
         // What was measured, and every candidate not measured as predicted,
-        // both with the probes' gains.
+        // both with the probes' gains, and the ranges of both.
         let seen = |trials: &[Trial], calibration: Calibration| {
             let measured: Vec<Trial> = trials.iter().copied().map(gained).collect();
             let predictions: Vec<Trial> = candidates
@@ -1311,12 +1311,12 @@ impl Tuner {
                 .filter_map(|p| predict_from(p, trials, calibration))
                 .map(gained)
                 .collect();
-            (measured, predictions)
+            let ranges = self.ranges_of(prior, measured.iter().chain(&predictions));
+            (measured, predictions, ranges)
         };
 
         for _ in 0..MAX_VERIFIED {
-            let (measured, predictions) = seen(&trials, Calibration::Table);
-            let ranges = self.ranges_of(prior, measured.iter().chain(&predictions));
+            let (measured, predictions, ranges) = seen(&trials, Calibration::Table);
             // Verify the prediction whose expected gain most exceeds what
             // its trial costs; stop when none is worth its trial.
             let Some(best) = measured
@@ -1370,8 +1370,7 @@ impl Tuner {
         // choice stayed on a knife's edge (0.037-0.134 over five full
         // runs); with it, 0.039-0.045 over four, and the training
         // corpus's t = 0.9 mean went from 0.080-0.085 to 0.075-0.081.
-        let (measured, predictions) = seen(&trials, Calibration::Measured);
-        let ranges = self.ranges_of(prior, measured.iter().chain(&predictions));
+        let (_, _, ranges) = seen(&trials, Calibration::Measured);
         let mut trials: Vec<Trial> = trials.into_iter().map(gained).collect();
         // Speed first, on data lz4 hardly compresses: blosclz may store the
         // chunk's blocks after one probe each (`search::GIVE_UP_BELOW`).
@@ -1540,12 +1539,9 @@ fn predict_from(p: &Params, trials: &[Trial], calibration: Calibration) -> Optio
                 t.params.clevel.get().abs_diff(p.clevel.get()),
             )
         });
-    let family = search::family_anchor(p);
-    let lz4 = Params::new(Codec::Lz4, p.filter, Clevel::MIN, SplitMode::Never);
-    let find = |a: &Params| anchors().find(|t| t.params.format_key() == a.format_key());
     let anchor = same_codec
-        .or_else(|| find(&family))
-        .or_else(|| find(&lz4))?;
+        .or_else(|| measured_on_sample(trials, &search::family_anchor(p)))
+        .or_else(|| measured_on_sample(trials, &lz4_anchor(p.filter)))?;
     let (mut ratio, cspeed) = search::predict(p, &anchor.params, (anchor.ratio, anchor.cspeed));
     if calibration == Calibration::Measured {
         if anchor.params.codec == Codec::Lz4 && p.codec != Codec::Lz4 {
@@ -1564,6 +1560,20 @@ fn predict_from(p: &Params, trials: &[Trial], calibration: Calibration) -> Optio
     })
 }
 
+/// lz4 at clevel 1 without split after `filter`: the first stage's trial,
+/// which anchors predictions across codecs.
+fn lz4_anchor(filter: Filter) -> Params {
+    Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never)
+}
+
+/// The trial of `trials` that measured `p` (threads aside) on the sample,
+/// not on one of the chunk's blocks.
+fn measured_on_sample<'a>(trials: &'a [Trial], p: &Params) -> Option<&'a Trial> {
+    trials
+        .iter()
+        .find(|t| !t.on_block && t.params.format_key() == p.format_key())
+}
+
 /// How far the table's ratio gain over lz4 at clevel 1 missed for `p`'s
 /// codec on the other filters where it was measured: the geometric mean,
 /// over `trials` of that codec with another filter, of the measured ratio
@@ -1577,10 +1587,7 @@ fn codec_calibration(p: &Params, trials: &[Trial]) -> f64 {
         .iter()
         .filter(|t| !t.on_block && t.params.codec == p.codec && t.params.filter != p.filter)
         .filter_map(|t| {
-            let lz4 = Params::new(Codec::Lz4, t.params.filter, Clevel::MIN, SplitMode::Never);
-            let a = trials
-                .iter()
-                .find(|a| !a.on_block && a.params.format_key() == lz4.format_key())?;
+            let a = measured_on_sample(trials, &lz4_anchor(t.params.filter))?;
             let (predicted, _) = search::predict(&t.params, &a.params, (a.ratio, a.cspeed));
             Some((t.ratio / predicted).ln())
         })

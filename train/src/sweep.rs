@@ -62,17 +62,22 @@ pub fn cache_file_name(
         hash.write(c);
     }
     format!(
-        "{name}-{chunk_bytes}-{}t-{:016x}.json",
-        nthreads.get(),
+        "{}-{:016x}.json",
+        cache_stem(name, chunk_bytes, nthreads),
         hash.finish()
     )
+}
+
+/// What names a cache file before its fingerprint: `NAME-CHUNK-Nt`.
+fn cache_stem(name: &str, chunk_bytes: usize, nthreads: Threads) -> String {
+    format!("{name}-{chunk_bytes}-{}t", nthreads.get())
 }
 
 /// Warns once per dataset of a cache file named as before fingerprints
 /// (`NAME-CHUNK-Nt.json`): it is not read, since nothing says which data it
 /// was timed on, so the grid is timed again.
 fn warn_of_unfingerprinted(name: &str, chunk_bytes: usize, nthreads: Threads, dirs: &[PathBuf]) {
-    let legacy = format!("{name}-{chunk_bytes}-{}t.json", nthreads.get());
+    let legacy = format!("{}.json", cache_stem(name, chunk_bytes, nthreads));
     for f in dirs.iter().map(|d| d.join(&legacy)).filter(|f| f.is_file()) {
         log::warn!(
             "grid cache {} has no data fingerprint in its name and is not read; \

@@ -957,13 +957,16 @@ fn small_data_picks_its_start_from_the_first_chunk_once() {
 
 #[test]
 fn measured_calibration_carries_a_codecs_miss_to_its_other_filters() {
-    let trial = |codec, filter, clevel, ratio| Trial {
-        params: Params::new(
+    let at = |codec, filter, clevel| {
+        Params::new(
             codec,
             filter,
             Clevel::new(clevel).unwrap(),
             SplitMode::Never,
-        ),
+        )
+    };
+    let trial = |codec, filter, clevel, ratio| Trial {
+        params: at(codec, filter, clevel),
         ratio,
         cspeed: 1e9,
         dspeed: None,
@@ -976,12 +979,7 @@ fn measured_calibration_carries_a_codecs_miss_to_its_other_filters() {
         trial(Codec::Lz4, Filter::Bitshuffle, 1, 1.25),
         trial(Codec::Zstd, Filter::Bitshuffle, 9, 1.25),
     ];
-    let candidate = Params::new(
-        Codec::Zstd,
-        Filter::Shuffle,
-        Clevel::new(5).unwrap(),
-        SplitMode::Never,
-    );
+    let candidate = at(Codec::Zstd, Filter::Shuffle, 5);
     let table = predict_from(&candidate, &trials, Calibration::Table).unwrap();
     let measured = predict_from(&candidate, &trials, Calibration::Measured).unwrap();
     let (zstd9, _) = search::relative(&trials[2].params);
@@ -989,36 +987,19 @@ fn measured_calibration_carries_a_codecs_miss_to_its_other_filters() {
     assert!((measured.ratio / table.ratio - 1.0 / zstd9).abs() < 1e-9);
     // Speeds are the table's either way.
     assert_eq!(measured.cspeed, table.cspeed);
-    // Another codec, or one with nothing measured, is left as predicted.
-    let zlib = Params::new(
-        Codec::Zlib,
-        Filter::Shuffle,
-        Clevel::new(5).unwrap(),
-        SplitMode::Never,
-    );
-    assert_eq!(
-        predict_from(&zlib, &trials, Calibration::Measured)
-            .unwrap()
-            .ratio,
-        predict_from(&zlib, &trials, Calibration::Table)
-            .unwrap()
-            .ratio
-    );
-    // So is a candidate anchored on its own codec.
-    let own = Params::new(
-        Codec::Zstd,
-        Filter::Bitshuffle,
-        Clevel::new(5).unwrap(),
-        SplitMode::Never,
-    );
-    assert_eq!(
-        predict_from(&own, &trials, Calibration::Measured)
-            .unwrap()
-            .ratio,
-        predict_from(&own, &trials, Calibration::Table)
-            .unwrap()
-            .ratio
-    );
+    // Another codec, with nothing measured, is left as predicted; so is a
+    // candidate anchored on its own codec.
+    for unchanged in [
+        at(Codec::Zlib, Filter::Shuffle, 5),
+        at(Codec::Zstd, Filter::Bitshuffle, 5),
+    ] {
+        let ratio = |c| predict_from(&unchanged, &trials, c).unwrap().ratio;
+        assert_eq!(
+            ratio(Calibration::Measured),
+            ratio(Calibration::Table),
+            "{unchanged}"
+        );
+    }
 }
 
 #[test]
