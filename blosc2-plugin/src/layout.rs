@@ -12,7 +12,8 @@ use std::fmt;
 pub(crate) enum Layout {
     /// c-blosc2 2.13.0 - 2.23.x.
     A,
-    /// c-blosc2 3.0.0 - 3.3.x and 3.6.x (3.4 and 3.5 were never checked).
+    /// c-blosc2 3.0.0 - 3.3.x, 3.6.x and 3.8.x (3.4, 3.5 and 3.7 were never
+    /// checked).
     B,
 }
 
@@ -70,6 +71,14 @@ const OFFSETS_A: Offsets = Offsets {
 /// `blosc1_format`, in the padding at byte 19). One difference in behaviour:
 /// 3.6 copies `blocksize` into `header_blocksize` itself after the tuner ran,
 /// so the plugin's own copy is redundant there and stays for 3.0-3.3.
+///
+/// Also c-blosc2 3.8.0 (python-blosc2 4.16.1): every field here at the same
+/// offset as in 3.6.1, and the code that reads and writes them
+/// (`blosc2_create_cctx`, `initialize_context_compression`,
+/// `blosc2_ctx_get_cparams`, `write_compression_header`) the same
+/// instructions. The context grew to 1352 bytes: one bool appended after
+/// the old end, which only the prefilter reads. `size` is the 3.0-3.6 one;
+/// nothing but the forged contexts of the tests uses it.
 const OFFSETS_B: Offsets = Offsets {
     src: 0,
     sourcesize: 20,
@@ -99,7 +108,7 @@ pub(crate) const SNAPSHOT_BYTES: usize = OFFSETS_A.size;
 
 /// The versions supported, for messages.
 pub(crate) const SUPPORTED: &str = "c-blosc2 2.13-2.23 (python-blosc2 3.0-4.1), \
-     3.0-3.3 (python-blosc2 4.2-4.14) and 3.6 (python-blosc2 4.15)";
+     3.0-3.3 (python-blosc2 4.2-4.14), 3.6 (python-blosc2 4.15) and 3.8 (python-blosc2 4.16)";
 
 impl Layout {
     /// Both layouts.
@@ -115,8 +124,8 @@ impl Layout {
 
     /// The layout of a c-blosc2 version string (`"2.19.1"`, `"3.3.5"`,
     /// `"3.6.1"`, `"2.21.2.dev"`), if it is a supported one. Only minor
-    /// versions whose layout was checked are: 3.4 and 3.5 (bundled by no
-    /// python-blosc2 release) are refused.
+    /// versions whose layout was checked are: 3.4, 3.5 and 3.7 (bundled by
+    /// no python-blosc2 release on PyPI) are refused.
     pub(crate) fn for_version(version: &str) -> Option<Layout> {
         let mut parts = version.split(['.', '-']);
         let major: u32 = parts.next()?.parse().ok()?;
@@ -128,7 +137,7 @@ impl Layout {
         }
         match (major, minor) {
             (2, 13..=23) => Some(Layout::A),
-            (3, 0..=3 | 6) => Some(Layout::B),
+            (3, 0..=3 | 6 | 8) => Some(Layout::B),
             _ => None,
         }
     }
@@ -145,7 +154,7 @@ impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Layout::A => "2.13-2.23",
-            Layout::B => "3.0-3.3, 3.6",
+            Layout::B => "3.0-3.3, 3.6, 3.8",
         })
     }
 }
@@ -288,9 +297,10 @@ pub(crate) mod tests {
         assert_eq!(Layout::for_version("3.6.0"), Some(Layout::B));
         assert_eq!(Layout::for_version("3.6.1"), Some(Layout::B));
         assert_eq!(Layout::for_version("3.6.2.dev"), Some(Layout::B));
+        assert_eq!(Layout::for_version("3.8.0"), Some(Layout::B));
         for v in [
-            "2.12.9", "2.24.0", "3.4.0", "3.5.1", "3.7.0", "4.0.0", "1.21.0", "3.3", "3.6",
-            "x.y.z", "", "3.3.x", "3.6.x",
+            "2.12.9", "2.24.0", "3.4.0", "3.5.1", "3.7.0", "3.9.0", "4.0.0", "1.21.0", "3.3",
+            "3.6", "x.y.z", "", "3.3.x", "3.6.x",
         ] {
             assert_eq!(Layout::for_version(v), None, "{v}");
         }
@@ -308,6 +318,7 @@ pub(crate) mod tests {
         let b = forged_context(Layout::B);
         assert_eq!(detect("3.3.5", &b[..SNAPSHOT_BYTES]), Ok(Layout::B));
         assert_eq!(detect("3.6.1", &b[..SNAPSHOT_BYTES]), Ok(Layout::B));
+        assert_eq!(detect("3.8.0", &b[..SNAPSHOT_BYTES]), Ok(Layout::B));
     }
 
     #[test]
@@ -315,14 +326,14 @@ pub(crate) mod tests {
         let a = forged_context(Layout::A);
         // A 3.x version with a 2.x context: the fingerprint disagrees.
         let e = detect("3.3.5", &a[..SNAPSHOT_BYTES]).unwrap_err();
-        assert!(e.contains("expected 3.0-3.3, 3.6 layout"), "{e}");
-        let e = detect("3.6.1", &a[..SNAPSHOT_BYTES]).unwrap_err();
-        assert!(e.contains("expected 3.0-3.3, 3.6 layout"), "{e}");
+        assert!(e.contains("expected 3.0-3.3, 3.6, 3.8 layout"), "{e}");
+        let e = detect("3.8.0", &a[..SNAPSHOT_BYTES]).unwrap_err();
+        assert!(e.contains("expected 3.0-3.3, 3.6, 3.8 layout"), "{e}");
         let b = forged_context(Layout::B);
-        for v in ["3.4.0", "3.5.1", "3.7.0"] {
+        for v in ["3.4.0", "3.5.1", "3.7.0", "3.9.0"] {
             let e = detect(v, &b[..SNAPSHOT_BYTES]).unwrap_err();
             assert!(
-                e.contains("not supported") && e.contains("3.6 (python-blosc2 4.15)"),
+                e.contains("not supported") && e.contains("3.8 (python-blosc2 4.16)"),
                 "{e}"
             );
         }
