@@ -1375,7 +1375,7 @@ impl Tuner {
         // Speed first, on data lz4 hardly compresses: blosclz may store the
         // chunk's blocks after one probe each (`search::GIVE_UP_BELOW`).
         // Data lz4 stores raw is left to lz4's stores, faster still.
-        let plain = Params::new(Codec::Lz4, Filter::None, Clevel::MIN, SplitMode::Never);
+        let plain = lz4_anchor(Filter::None);
         if self.config.tradeoff < search::GIVE_UP_BELOW
             && !give_up_checked
             && !sample.is_whole()
@@ -1604,7 +1604,7 @@ fn codec_calibration(p: &Params, trials: &[Trial]) -> f64 {
 /// compresses in short blocks has no far matches for a block or chunk
 /// probe to find.
 fn worth_probing(filter: Filter, trials: &[Trial]) -> bool {
-    let anchor = Params::new(Codec::Lz4, filter, Clevel::MIN, SplitMode::Never);
+    let anchor = lz4_anchor(filter);
     trials
         .iter()
         .any(|t| t.params == anchor && t.ratio >= search::BLOCK_PROBE_RATIO)
