@@ -26,6 +26,10 @@
 //!    whether blosclz stores the chunk's blocks ([`give_up_store`],
 //!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate.
 //!
+//! At balanced tradeoffs, the choice among the measured candidates
+//! (a HARD's or a SOFT's) compares them at the speeds the chunk's longer
+//! blocks would give them ([`chooses_at_chunk_speeds`]).
+//!
 //! A SOFT readapt tries the winner again with clevel one up and one down, the
 //! other split mode and, where more than one thread is allowed, other thread
 //! counts, with the last HARD's block gain; it leaves a winner measured on a
@@ -62,6 +66,76 @@ const RELATIVE: [(Codec, CodecRow); 5] = [
         [(1.282, 0.436), (1.202, 0.493)], [(1.333, 0.141), (1.292, 0.167)], [(1.386, 0.075), (1.340, 0.085)],
         [(1.414, 0.019), (1.408, 0.038)], [(1.481, 0.003), (1.513, 0.004)]]),
 ];
+
+/// Chunk speed over trial speed per doubling of a candidate's block from
+/// its trial's (cut to half the sample) to the chunk's, per codec, clevel
+/// {1, 3, 5, 7, 9} and split mode {always, never}. Fitted by
+/// `scripts/fit_trial_speed.py` on every grid point's trial beside its
+/// speed on the whole chunk, first chunk of each of the training corpus's
+/// arrays, c-blosc2 2.21, one thread (`bench-results/trial-speed-ab/`).
+///
+/// Short blocks misjudge codecs unevenly: zstd at clevel 1 with split
+/// pays its per-call set-up on every short stream and looks 1.5-1.7x
+/// slower than it is on the chunk, while lz4 hardly moves. On the
+/// benchmark corpus, which the fit never saw, the factors cut how far a
+/// trial's speed sits from its chunk's (log units, median) from 0.38 to
+/// 0.30.
+#[rustfmt::skip]
+const SPEED_PER_DOUBLING: [(Codec, [[f64; 2]; 5]); 5] = [
+    (Codec::BloscLz, [[1.035, 0.989], [1.069, 0.977], [1.102, 1.136], [1.184, 1.334], [1.135, 1.312]]),
+    (Codec::Lz4, [[1.066, 1.087], [1.053, 1.013], [1.039, 1.020], [1.044, 1.014], [1.040, 1.019]]),
+    (Codec::Lz4Hc, [[1.182, 1.094], [0.936, 0.849], [0.890, 0.840], [0.859, 0.833], [0.822, 0.810]]),
+    (Codec::Zlib, [[1.084, 1.026], [1.131, 0.997], [1.048, 0.991], [1.000, 0.957], [0.921, 0.907]]),
+    (Codec::Zstd, [[1.233, 1.219], [1.157, 1.109], [1.116, 1.070], [1.004, 1.023], [0.935, 0.936]]),
+];
+
+/// How much faster (or slower) `p` compresses the chunk, in blocks of
+/// `chunk_blocksize` bytes, than its trial measured in blocks of
+/// `trial_blocksize` ([`SPEED_PER_DOUBLING`]); 1 where the trial's blocks
+/// are the chunk's.
+pub(crate) fn chunk_speed_factor(
+    p: &Params,
+    trial_blocksize: usize,
+    chunk_blocksize: usize,
+) -> f64 {
+    if trial_blocksize == 0 || chunk_blocksize <= trial_blocksize {
+        return 1.0;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let doublings = (chunk_blocksize as f64 / trial_blocksize as f64).log2();
+    let per = SPEED_PER_DOUBLING
+        .iter()
+        .find(|(c, _)| *c == p.codec)
+        .map_or(1.0, |(_, rows)| {
+            rows[usize::from((p.clevel.get() - 1) / 2).min(4)]
+                [usize::from(p.split == SplitMode::Never)]
+        });
+    per.powf(doublings)
+}
+
+/// Whether a readapt's choice at `tradeoff` compares its trials at the
+/// speeds the chunk's blocks would give them ([`chunk_speed_factor`])
+/// rather than as measured. Verification always uses the measured speeds:
+/// correcting those too moved what gets verified and lost
+/// (`bench-results/trial-speed-ab/`).
+///
+/// At balanced tradeoffs ([`BLOCK_PROBE_TRADEOFFS`]) only, where the
+/// choice is often lz4 against zstd at a low level. There, alternating
+/// runs on the training corpus took the median regret at t = 0.5 from
+/// 0.081-0.084 to 0.067-0.074 and the first chunk's from 0.035-0.037 to
+/// 0.018-0.029 (at 0.7 from 0.096-0.105 to 0.079-0.100), with the
+/// benchmark corpus unchanged within noise at 0.3-0.7
+/// (`bench-results/trial-speed-below-ab/`). Speed first, the choice is
+/// between fast candidates a few percent apart and stores timed on the
+/// chunk's own blocks, where a median factor moves nothing but ties
+/// (`lfw_f64` at t = 0.1 went from lz4 at clevel 1 to 9, 0.080 -> 0.097).
+/// Ratio first, it misjudged single datasets by more than the margins it
+/// decides: zstd at clevel 9 runs 1.6x faster on `python_source_text`'s
+/// chunk than on its trial, where the factor says 0.67x, and t = 0.9 lost
+/// (`bench-results/trial-speed-in-choice-ab/`).
+pub(crate) fn chooses_at_chunk_speeds(tradeoff: f64) -> bool {
+    BLOCK_PROBE_TRADEOFFS.contains(&tradeoff)
+}
 
 /// (ratio gain, speed factor) of `p` relative to lz4 clevel 1 without split;
 /// levels between the grid's take the lower neighbour's figures.
@@ -433,6 +507,47 @@ pub(crate) fn soft_stage(winner: &Params, max_threads: Threads) -> Vec<Params> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_speeds_follow_the_blocks() {
+        let zstd1 = Params::new(Codec::Zstd, Filter::Shuffle, Clevel::MIN, SplitMode::Always);
+        // The trial's blocks are the chunk's: nothing to correct.
+        assert_eq!(chunk_speed_factor(&zstd1, 16384, 16384), 1.0);
+        assert_eq!(chunk_speed_factor(&zstd1, 16384, 8192), 1.0);
+        assert_eq!(chunk_speed_factor(&zstd1, 0, 8192), 1.0);
+        // zstd at clevel 1 with split: 1.233 per doubling, three doublings.
+        let f = chunk_speed_factor(&zstd1, 16384, 131_072);
+        assert!((f - 1.233f64.powi(3)).abs() < 1e-9, "{f}");
+        // High zstd levels run slower on long blocks, lz4 barely moves:
+        // the factors rank zstd/1 up against lz4, zstd/9 down.
+        let zstd9 = Params::new(Codec::Zstd, Filter::Shuffle, Clevel::MAX, SplitMode::Never);
+        let lz4 = Params::new(Codec::Lz4, Filter::Shuffle, Clevel::MIN, SplitMode::Never);
+        assert!(chunk_speed_factor(&zstd9, 16384, 1 << 20) < 1.0);
+        let lz4_factor = chunk_speed_factor(&lz4, 16384, 131_072);
+        assert!(lz4_factor > 1.0 && lz4_factor < f);
+        for codec in Codec::ALL {
+            for c in 1..=9 {
+                for split in SplitMode::ALL {
+                    let p = Params::new(codec, Filter::None, Clevel::new(c).unwrap(), split);
+                    // blosclz at high levels gives long blocks up sooner:
+                    // up to 8x faster on the chunk than on its trial.
+                    let f = chunk_speed_factor(&p, 4096, 1 << 20);
+                    assert!(f.is_finite() && f > 0.1 && f < 12.0, "{p}: {f}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_choice_uses_chunk_speeds_at_balanced_tradeoffs() {
+        assert!(!chooses_at_chunk_speeds(0.0));
+        assert!(!chooses_at_chunk_speeds(0.1));
+        assert!(chooses_at_chunk_speeds(0.3));
+        assert!(chooses_at_chunk_speeds(0.5));
+        assert!(chooses_at_chunk_speeds(0.7));
+        assert!(!chooses_at_chunk_speeds(CHUNK_PROBE_FROM));
+        assert!(!chooses_at_chunk_speeds(1.0));
+    }
 
     #[test]
     fn predictions_follow_the_table() {

@@ -1416,6 +1416,7 @@ impl Tuner {
             trials.len()
         );
         let trials = self.with_threads(&sample, trials, &ranges, &mut bufs, &gained);
+        let trials = self.at_chunk_speeds(&sample, trials);
         Exploration {
             trials,
             ranges,
@@ -1462,6 +1463,7 @@ impl Tuner {
         for t in &mut trials {
             *t = gain.apply(*t, self.typesize, chunk.len());
         }
+        let trials = self.at_chunk_speeds(&sample, trials);
         let ranges = self.ranges_of(Ranges::EMPTY, &trials);
         Exploration {
             trials,
@@ -1469,6 +1471,25 @@ impl Tuner {
             counts: bufs.counts,
             gain: BlockGains::default(),
         }
+    }
+
+    /// The trials' compression speeds as the chunk's blocks would give
+    /// them, where the choice uses those ([`search::chooses_at_chunk_speeds`]).
+    /// Trials on one of the chunk's own blocks, and samples that are the
+    /// whole chunk, already ran on the chunk's blocks.
+    fn at_chunk_speeds(&self, sample: &Sample<'_>, mut trials: Vec<Trial>) -> Vec<Trial> {
+        if !search::chooses_at_chunk_speeds(self.config.tradeoff) || sample.is_whole() {
+            return trials;
+        }
+        let ts = self.typesize;
+        for t in trials.iter_mut().filter(|t| !t.on_block) {
+            t.cspeed *= search::chunk_speed_factor(
+                &t.params,
+                sample.blocksize(&t.params, ts),
+                blosc2::auto_blocksize(&t.params, ts, sample.chunk_len()),
+            );
+        }
+        trials
     }
 
     /// After a HARD readapt, the best candidate with more threads, where

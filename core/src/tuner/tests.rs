@@ -1018,3 +1018,44 @@ fn measured_predictions_never_fall_below_a_store() {
     assert!(table.ratio < 0.95, "{}", table.ratio);
     assert_eq!(measured.ratio, 1.0);
 }
+
+#[test]
+fn the_choice_sees_chunk_speeds_at_balanced_tradeoffs() {
+    // A 1 MiB chunk: a zstd/1 candidate with split gets 16 KiB blocks on
+    // the sample and 128 KiB ones on the chunk.
+    let data = smooth_f64(131_072, 0.25);
+    let zstd1 = Params::new(Codec::Zstd, Filter::Shuffle, Clevel::MIN, SplitMode::Always);
+    let trial = |on_block| Trial {
+        params: zstd1,
+        ratio: 2.0,
+        cspeed: 4e8,
+        dspeed: None,
+        on_block,
+    };
+    let speeds_at = |tradeoff: f64| {
+        let tuner = Tuner::new(
+            Config {
+                tradeoff,
+                ..Config::default()
+            },
+            8,
+        )
+        .unwrap();
+        let sample = Sample::of(&data, 8, tradeoff);
+        let factor = search::chunk_speed_factor(
+            &zstd1,
+            sample.blocksize(&zstd1, 8),
+            blosc2::auto_blocksize(&zstd1, 8, data.len()),
+        );
+        let corrected = tuner.at_chunk_speeds(&sample, vec![trial(false), trial(true)]);
+        (factor, corrected[0].cspeed, corrected[1].cspeed)
+    };
+    let (factor, sampled, on_block) = speeds_at(0.5);
+    assert!(factor > 1.5, "zstd/1's short streams look slow: {factor}");
+    assert!((sampled - 4e8 * factor).abs() < 1.0, "{sampled}");
+    assert_eq!(on_block, 4e8, "a trial on the chunk's block is left alone");
+    for (tradeoff, side) in [(0.1, "speed"), (0.9, "ratio")] {
+        let (_, sampled, _) = speeds_at(tradeoff);
+        assert_eq!(sampled, 4e8, "{side} first: measured speeds");
+    }
+}
