@@ -103,14 +103,7 @@ pub(crate) fn chunk_speed_factor(
     }
     #[allow(clippy::cast_precision_loss)]
     let doublings = (chunk_blocksize as f64 / trial_blocksize as f64).log2();
-    let per = SPEED_PER_DOUBLING
-        .iter()
-        .find(|(c, _)| *c == p.codec)
-        .map_or(1.0, |(_, rows)| {
-            rows[usize::from((p.clevel.get() - 1) / 2).min(4)]
-                [usize::from(p.split == SplitMode::Never)]
-        });
-    per.powf(doublings)
+    grid_entry(&SPEED_PER_DOUBLING, p, 1.0).powf(doublings)
 }
 
 /// Whether a readapt's choice at `tradeoff` compares its trials at the
@@ -140,12 +133,20 @@ pub(crate) fn chooses_at_chunk_speeds(tradeoff: f64) -> bool {
 /// (ratio gain, speed factor) of `p` relative to lz4 clevel 1 without split;
 /// levels between the grid's take the lower neighbour's figures.
 pub(crate) fn relative(p: &Params) -> (f64, f64) {
-    let row = RELATIVE
+    grid_entry(&RELATIVE, p, (1.0, 1.0))
+}
+
+/// `p`'s entry in a table of figures per codec, clevel {1, 3, 5, 7, 9}
+/// and split mode {always, never}; levels between the grid's take the
+/// lower neighbour's, a codec the table lacks takes `missing`.
+fn grid_entry<T: Copy>(table: &[(Codec, [[T; 2]; 5])], p: &Params, missing: T) -> T {
+    table
         .iter()
         .find(|(c, _)| *c == p.codec)
-        .map_or([[(1.0, 1.0); 2]; 5], |(_, r)| *r);
-    let split = usize::from(p.split == SplitMode::Never);
-    row[usize::from((p.clevel.get() - 1) / 2).min(4)][split]
+        .map_or(missing, |(_, rows)| {
+            rows[usize::from((p.clevel.get() - 1) / 2).min(4)]
+                [usize::from(p.split == SplitMode::Never)]
+        })
 }
 
 /// Decompression speed relative to lz4 on the same data and filter, per
