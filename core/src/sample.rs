@@ -77,7 +77,11 @@ impl<'a> Sample<'a> {
     /// of `typesize` elements. A chunk no longer than the target is its own
     /// sample.
     pub(crate) fn of(chunk: &'a [u8], typesize: usize, tradeoff: f64) -> Sample<'a> {
-        let target = sample_target(chunk.len(), tradeoff);
+        Sample::of_bytes(chunk, typesize, sample_target(chunk.len(), tradeoff))
+    }
+
+    /// As [`Sample::of`], aiming for `target` bytes.
+    pub(crate) fn of_bytes(chunk: &'a [u8], typesize: usize, target: usize) -> Sample<'a> {
         let typesize = typesize.max(1);
         let count = (target / MIN_PIECE).clamp(1, PIECES);
         let piece = target / count / typesize * typesize;

@@ -1059,3 +1059,67 @@ fn the_choice_sees_chunk_speeds_at_balanced_tradeoffs() {
         assert_eq!(sampled, 4e8, "{side} first: measured speeds");
     }
 }
+
+#[test]
+fn a_block_that_only_compresses_better_than_the_sample_gains_nothing() {
+    // 2-byte elements: the probe's blocks are 128 KiB and the middle one,
+    // 512-640 KiB of a 1 MiB chunk, holds none of the sample's pieces. A
+    // noisy walk around it, a calmer one in it: short blocks compress
+    // either as well as long ones do.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut walk = 30_000i32;
+    let chunk: Vec<u8> = (0..1usize << 19)
+        .flat_map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let step = if (1 << 18..5 << 16).contains(&i) {
+                3
+            } else {
+                33
+            };
+            walk += (x % step) as i32 - (step / 2) as i32;
+            (walk as u16).to_le_bytes()
+        })
+        .collect();
+    let tuner = Tuner::new(
+        Config {
+            tradeoff: 0.5,
+            ..Config::default()
+        },
+        2,
+    )
+    .unwrap();
+    let sample = Sample::of(&chunk, 2, 0.5);
+    let mut bufs = TrialBuffers::default();
+    let anchor = lz4_anchor(Filter::Shuffle);
+    let mut trials = vec![tuner.trial(&sample, &anchor, &mut bufs).unwrap()];
+    // The premises: the sample compresses enough to probe, and the middle
+    // block far better than the sample, in long blocks and in short.
+    let probe = search::block_probe(Filter::Shuffle);
+    let blocksize = blosc2::auto_blocksize(&probe, 2, chunk.len());
+    assert_eq!(blocksize, 128 * 1024);
+    let block = sample::middle_block(&chunk, blocksize);
+    let ratio = |bytes: &[u8], blocksize: usize| {
+        bytes.len() as f64
+            / tuner
+                .in_blocks(bytes, &probe, blocksize, &mut TrialBuffers::default())
+                .unwrap() as f64
+    };
+    let sampled = trials[0].ratio;
+    assert!(sampled >= search::BLOCK_PROBE_RATIO, "{sampled}");
+    let long = ratio(block, blocksize);
+    assert!(long > 1.3 * sampled, "{long} vs {sampled}");
+    let short = ratio(block, sample.blocksize(&probe, 2));
+    assert!(long < search::BLOCK_GAIN_MIN * short, "{long} vs {short}");
+    // So the probe ran, found no gain, and its trial is the sample's.
+    assert!(
+        tuner
+            .block_gain(&chunk, &sample, Filter::Shuffle, &mut bufs, &mut trials)
+            .is_none()
+    );
+    assert_eq!(bufs.counts.block_probes, 1);
+    let probed = trials.iter().find(|t| t.params == probe).unwrap();
+    assert!(!probed.on_block);
+    assert!(probed.ratio < 1.5 * sampled);
+}
