@@ -216,6 +216,14 @@ pub struct SampleTrial {
     pub chunk_blocksize: usize,
 }
 
+/// How much of a block [`Tuner::copy_seconds_per_byte`] copies. Faulting
+/// in a fresh buffer for the whole block cost more than everything else in
+/// a speed-first HARD (`hubble_u8` at t = 0.1: 270 us for a 256 KiB block
+/// on a 2-core VM, against 100 us for its two trials); 32 KiB copies at the
+/// block's speed (42 against 39 GB/s there), 16 KiB fits in L1 and reads
+/// twice as fast.
+const COPY_PROBE_BYTES: usize = 32 * 1024;
+
 /// The most candidates a HARD readapt measures after its anchors.
 const MAX_VERIFIED: usize = 6;
 
@@ -949,10 +957,11 @@ impl Tuner {
         Some(bufs.compressed.len())
     }
 
-    /// Seconds per byte to copy `block`, copied twice and timed the second
-    /// time: a new buffer's first write faults its pages in, which a
-    /// chunk's output does not pay.
+    /// Seconds per byte to copy `block`, its first [`COPY_PROBE_BYTES`]
+    /// copied twice and timed the second time: a new buffer's first write
+    /// faults its pages in, which a chunk's output does not pay.
     fn copy_seconds_per_byte(&self, block: &[u8], bufs: &mut TrialBuffers) -> f64 {
+        let block = &block[..block.len().min(COPY_PROBE_BYTES)];
         bufs.decompressed.clear();
         bufs.decompressed.extend_from_slice(block);
         let t0 = self.now();

@@ -1123,3 +1123,17 @@ fn a_block_that_only_compresses_better_than_the_sample_gains_nothing() {
     assert!(!probed.on_block);
     assert!(probed.ratio < 1.5 * sampled);
 }
+
+#[test]
+fn the_copy_probe_copies_a_bounded_piece_of_the_block() {
+    let tuner = Tuner::new(Config::default(), 1).unwrap();
+    let block = noise(256 * 1024, 9);
+    let mut bufs = TrialBuffers::default();
+    let per_byte = tuner.copy_seconds_per_byte(&block, &mut bufs);
+    assert!(per_byte.is_finite() && per_byte >= 0.0, "{per_byte}");
+    // Only the probe's piece was copied (and its pages faulted in).
+    assert_eq!(bufs.decompressed, block[..COPY_PROBE_BYTES]);
+    // A shorter block is copied whole.
+    tuner.copy_seconds_per_byte(&block[..1000], &mut bufs);
+    assert_eq!(bufs.decompressed, block[..1000]);
+}
