@@ -829,8 +829,20 @@ fn chunk_gains_go_to_their_own_filter() {
     // its filter's gain.
     assert_eq!(ratio_of("zstd/shuffle/9/never"), 3.0);
     assert_eq!(ratio_of("zstd/bitshuffle/9/never"), 1.5);
-    // A filter no probe ran with takes the best filter's.
-    assert_eq!(ratio_of("zstd/none/9/never"), 3.0);
+    // A filter no probe ran with takes the best filter's; the unfiltered
+    // bytes do not take what a filter's planes gained.
+    assert_eq!(ratio_of("zstd/delta-shuffle/9/never"), 3.0);
+    assert_eq!(ratio_of("zstd/none/9/never"), 1.5);
+    // What the unfiltered bytes gained, every filter's candidates take.
+    let unfiltered = BlockGains(vec![at(Filter::None, 2.0)]);
+    let t = Trial {
+        params: "zstd/bitshuffle/9/never".parse().unwrap(),
+        ratio: 1.5,
+        cspeed: 1e9,
+        dspeed: None,
+        on_block: false,
+    };
+    assert_eq!(unfiltered.apply(t, 8, 1 << 20).ratio, 3.0);
     // No probe, no gain.
     let t = Trial {
         params: "zstd/shuffle/9/never".parse().unwrap(),
