@@ -134,6 +134,23 @@ impl<'a> Sample<'a> {
     }
 }
 
+/// The order-0 entropy of `bytes`, in bits per byte (0 for none).
+pub(crate) fn byte_entropy(bytes: &[u8]) -> f64 {
+    let mut hist = [0u32; 256];
+    for &b in bytes {
+        hist[usize::from(b)] += 1;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let n = bytes.len() as f64;
+    hist.iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
 /// The middle one of the blocks of `blocksize` bytes that c-blosc2 cuts
 /// `chunk` into: where what only a whole block shows is read (blosclz
 /// gives a block up after probing its first 16 KiB; matches further apart
@@ -175,6 +192,16 @@ mod tests {
         let odd = Sample::of(&chunk, 12, 0.5);
         assert_eq!(odd.bytes().len() % 12, 0);
         assert!(odd.bytes().len() <= 32_768);
+    }
+
+    #[test]
+    fn byte_entropy_counts_bits_per_byte() {
+        assert_eq!(byte_entropy(&[]), 0.0);
+        assert_eq!(byte_entropy(&[7; 100]), 0.0);
+        let two: Vec<u8> = (0..1000).map(|i| (i % 2) as u8).collect();
+        assert!((byte_entropy(&two) - 1.0).abs() < 1e-12);
+        let all: Vec<u8> = (0..=255).cycle().take(256 * 64).collect();
+        assert!((byte_entropy(&all) - 8.0).abs() < 1e-12);
     }
 
     #[test]

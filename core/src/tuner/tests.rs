@@ -1149,3 +1149,32 @@ fn the_copy_probe_copies_a_bounded_piece_of_the_block() {
     tuner.copy_seconds_per_byte(&block[..1000], &mut bufs);
     assert_eq!(bufs.decompressed, block[..1000]);
 }
+
+#[test]
+fn uniform_bytes_verify_no_slow_codec() {
+    // Random bytes: lz4 stores every filter's sample, and no codec does
+    // better, however much the table's median gains promise.
+    let chunk = noise(1 << 20, 11);
+    assert!(sample::byte_entropy(&chunk) >= search::UNIFORM_BITS);
+    for tradeoff in [0.5, 0.9] {
+        let tuner = Tuner::new(
+            Config {
+                tradeoff,
+                ..Config::default()
+            },
+            1,
+        )
+        .unwrap();
+        let out = tuner.compress(&chunk, ChunkFormat::Chunk).unwrap();
+        assert_eq!(blosc2::decompress(&out.bytes, 1).unwrap(), chunk);
+        // The first stage's lz4 trials and at most one verification.
+        let first_stage = search::filter_stage(1).len() as u64;
+        let st = tuner.stats();
+        assert!(
+            st.trials <= first_stage + 1,
+            "{} trials at {tradeoff}",
+            st.trials
+        );
+        assert_ne!(tuner.winner().codec, Codec::Zstd);
+    }
+}
