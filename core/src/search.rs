@@ -441,15 +441,7 @@ pub(crate) const CHUNK_PROBE_REACH: usize = 32;
 /// inputs over 256 KiB give 512 KiB at level 1, 2 MiB up to 13 and 8 MiB
 /// above) and never exceeds the block it is given.
 pub(crate) fn reach(p: &Params, typesize: usize, block: usize) -> usize {
-    let window: usize = match p.codec {
-        Codec::BloscLz | Codec::Lz4 | Codec::Lz4Hc => 64 << 10,
-        Codec::Zlib => 32 << 10,
-        Codec::Zstd => match p.clevel.get() {
-            0 | 1 => 512 << 10,
-            2..=7 => 2 << 20,
-            _ => 8 << 20,
-        },
-    };
+    let window = window(p);
     if p.filter == Filter::None {
         // Contiguous streams: a distance stays what it is.
         window.min(block / streams(p, typesize))
@@ -458,6 +450,42 @@ pub(crate) fn reach(p: &Params, typesize: usize, block: usize) -> usize {
         window.saturating_mul(typesize.max(1)).min(block)
     }
 }
+
+/// How far back `p`'s codec finds a match ([`reach`] has the figures).
+fn window(p: &Params) -> usize {
+    match p.codec {
+        Codec::BloscLz | Codec::Lz4 | Codec::Lz4Hc => 64 << 10,
+        Codec::Zlib => 32 << 10,
+        Codec::Zstd => match p.clevel.get() {
+            0 | 1 => 512 << 10,
+            2..=7 => 2 << 20,
+            _ => 8 << 20,
+        },
+    }
+}
+
+/// Whether `p` on blocks of `block` bytes puts a block's planes further
+/// apart than its codec sees: a byte-shuffling filter without split
+/// writes each byte (or bit) position's plane, `block / typesize` bytes
+/// long, one after another in one stream, so the first and the last are
+/// `typesize - 1` planes apart. Data whose planes repeat each other (an
+/// 8-bit image stored as 16-bit or float: bytes equal or constant)
+/// compresses on a sample's short blocks and loses those matches on the
+/// chunk's long ones (`sk_camera_u16`, lz4 after bitshuffle: 2.71 in 16
+/// KiB blocks, 1.38 in 128 KiB; `sk_astronaut_f32`, lz4 after
+/// shuffle-bytedelta: 2.46 in 32 KiB, 2.04 in 128 KiB, 1.41 in 256 KiB).
+pub(crate) fn plane_distance_exceeds_window(p: &Params, typesize: usize, block: usize) -> bool {
+    p.filter != Filter::None
+        && p.split == SplitMode::Never
+        && typesize >= 2
+        && block / typesize * (typesize - 1) >= window(p)
+}
+
+/// The least loss of a chunk's block against a sample of it, in the
+/// sample's blocks, that counts as planes lost
+/// ([`plane_distance_exceeds_window`]): the inverse of
+/// [`BLOCK_GAIN_MIN`].
+pub(crate) const PLANE_LOSS_MAX: f64 = 1.0 / BLOCK_GAIN_MIN;
 
 /// The ratio the sample's lz4 at clevel 1 with a filter must reach before
 /// [`block_probe`] is measured with it: data that hardly compresses in
@@ -651,6 +679,60 @@ mod tests {
         let one = soft_stage(&w, Threads::ONE);
         assert_eq!(one[0], w);
         assert!(one.iter().all(|p| p.cthreads == Threads::ONE));
+    }
+
+    #[test]
+    fn planes_beyond_the_window_only_without_split_after_a_filter() {
+        let p = |s: &str| s.parse::<Params>().unwrap();
+        let k = 1024;
+        // lz4 sees 64 KiB: 2-byte planes of a 128 KiB block are that far.
+        assert!(plane_distance_exceeds_window(
+            &p("lz4/bitshuffle/5/never"),
+            2,
+            128 * k
+        ));
+        assert!(!plane_distance_exceeds_window(
+            &p("lz4/bitshuffle/1/never"),
+            2,
+            16 * k
+        ));
+        assert!(!plane_distance_exceeds_window(
+            &p("lz4/bitshuffle/5/always"),
+            2,
+            128 * k
+        ));
+        assert!(!plane_distance_exceeds_window(
+            &p("lz4/none/9/never"),
+            2,
+            256 * k
+        ));
+        assert!(!plane_distance_exceeds_window(
+            &p("lz4/shuffle/9/never"),
+            1,
+            256 * k
+        ));
+        // 4-byte planes of 128 KiB: the first and last 96 KiB apart.
+        assert!(plane_distance_exceeds_window(
+            &p("lz4/shuffle/5/never"),
+            4,
+            128 * k
+        ));
+        assert!(!plane_distance_exceeds_window(
+            &p("lz4/shuffle/5/never"),
+            4,
+            64 * k
+        ));
+        // zlib sees 32 KiB, zstd at clevel 1 512 KiB.
+        assert!(plane_distance_exceeds_window(
+            &p("zlib/shuffle/7/never"),
+            4,
+            128 * k
+        ));
+        assert!(!plane_distance_exceeds_window(
+            &p("zstd/shuffle/1/never"),
+            2,
+            512 * k
+        ));
     }
 
     #[test]

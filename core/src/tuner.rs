@@ -224,6 +224,9 @@ pub struct SampleTrial {
 /// twice as fast.
 const COPY_PROBE_BYTES: usize = 32 * 1024;
 
+/// The most candidates [`Tuner::with_planes_checked`] checks in a HARD.
+const MAX_PLANE_CHECKS: usize = 3;
+
 /// The most candidates a HARD readapt measures after its anchors.
 const MAX_VERIFIED: usize = 6;
 
@@ -1476,12 +1479,117 @@ impl Tuner {
         );
         let trials = self.with_threads(&sample, trials, &ranges, &mut bufs, &gained);
         let trials = self.at_chunk_speeds(&sample, trials);
+        let trials = self.with_planes_checked(chunk, &sample, trials, &ranges, &mut bufs);
         Exploration {
             trials,
             ranges,
             counts: bufs.counts,
             gain: gains,
         }
+    }
+
+    /// Where ratio counts (from [`search::BLOCK_PROBE_TRADEOFFS`]'s start)
+    /// and the best of `trials` would split the chunk's blocks into planes
+    /// further apart than its codec sees
+    /// ([`search::plane_distance_exceeds_window`]), measures what it
+    /// loses: its ratio on the chunk's middle block against a sample of
+    /// that block in the sample's blocks (untimed, as the block probe).
+    /// Where the block loses more than [`search::PLANE_LOSS_MAX`], every
+    /// trial of that codec and filter whose blocks do the same loses as
+    /// much, and the choice falls to the next best.
+    fn with_planes_checked(
+        &self,
+        chunk: &[u8],
+        sample: &Sample<'_>,
+        mut trials: Vec<Trial>,
+        ranges: &Ranges,
+        bufs: &mut TrialBuffers,
+    ) -> Vec<Trial> {
+        let ts = self.typesize;
+        let at_risk = |p: &Params| {
+            search::plane_distance_exceeds_window(p, ts, blosc2::auto_blocksize(p, ts, chunk.len()))
+        };
+        if self.config.tradeoff < search::BLOCK_PROBE_TRADEOFFS.start || sample.is_whole() {
+            return trials;
+        }
+        // The next best may be at risk too, with another codec or filter.
+        for _ in 0..MAX_PLANE_CHECKS {
+            let Some(best) = trials
+                .iter()
+                .max_by(|a, b| self.score(a, ranges).total_cmp(&self.score(b, ranges)))
+                .copied()
+                .filter(|t| !t.on_block && at_risk(&t.params))
+            else {
+                break;
+            };
+            let Some(loss) = self.plane_loss(chunk, sample, &best.params, bufs) else {
+                break;
+            };
+            if loss >= search::PLANE_LOSS_MAX {
+                break;
+            }
+            let (codec, filter) = (best.params.codec, best.params.filter);
+            for t in &mut trials {
+                if (t.params.codec, t.params.filter) == (codec, filter)
+                    && !t.on_block
+                    && at_risk(&t.params)
+                {
+                    t.ratio *= loss;
+                }
+            }
+        }
+        trials
+    }
+
+    /// `params`' ratio on the chunk's middle block over its ratio on a
+    /// sample of that block as large as `sample`, in `sample`'s blocks; 1
+    /// without measuring the block where the sample's planes do not
+    /// repeat each other: compressed apart (split), they compress within
+    /// [`search::PLANE_LOSS_MAX`] of together (`lfw_f64`: 1.94 against
+    /// 2.08 after bitshuffle; a 256 KiB block costs as much as the rest of
+    /// the HARD).
+    fn plane_loss(
+        &self,
+        chunk: &[u8],
+        sample: &Sample<'_>,
+        params: &Params,
+        bufs: &mut TrialBuffers,
+    ) -> Option<f64> {
+        let ts = self.typesize;
+        let p = params.with_threads(Threads::ONE);
+        let blocksize = blosc2::auto_blocksize(&p, ts, chunk.len());
+        // As for the block probe: a block of more than half the chunk
+        // costs the chunk's compression, which the chunk alone bears.
+        if 2 * blocksize > chunk.len() {
+            return Some(1.0);
+        }
+        let short_blocks = sample.blocksize(&p, ts);
+        let split = Params {
+            split: SplitMode::Always,
+            ..p
+        };
+        let together = self.in_blocks(sample.bytes(), &p, short_blocks, bufs)?;
+        let apart = self.in_blocks(sample.bytes(), &split, short_blocks, bufs)?;
+        log::debug!("planes check {p}: sample {together} bytes together, {apart} apart");
+        #[allow(clippy::cast_precision_loss)]
+        if apart as f64 * search::PLANE_LOSS_MAX <= together as f64 {
+            return Some(1.0);
+        }
+        bufs.counts.block_probes += 1;
+        let block = sample::middle_block(chunk, blocksize);
+        let of_block = Sample::of_bytes(block, ts, sample.bytes().len());
+        let of_block = of_block.bytes();
+        #[allow(clippy::cast_precision_loss)]
+        let mut ratio_in = |bytes: &[u8], blocksize: usize| {
+            self.in_blocks(bytes, &p, blocksize, bufs)
+                .map(|n| bytes.len() as f64 / n.max(1) as f64)
+        };
+        let long = ratio_in(block, blocksize)?;
+        let short = ratio_in(of_block, short_blocks)?;
+        log::debug!(
+            "planes check {p}: ratio {long:.3} on a {blocksize}-byte block, {short:.3} on a sample of it"
+        );
+        Some(long / short)
     }
 
     /// A SOFT readapt around `winner` (`on_block`: whether it won on one
