@@ -10,21 +10,28 @@
 //!    [`store_probe`];
 //! 2. at balanced tradeoffs ([`BLOCK_PROBE_TRADEOFFS`]), on data that
 //!    compresses, measures [`block_probe`] on the sample and on one of the
-//!    chunk's blocks: what that block gains over the sample (far matches a
-//!    sample's short blocks cannot show) goes to every candidate by how far
-//!    its own blocks see ([`reach`]), and the block's trial is a candidate;
-//!    where ratio comes first ([`CHUNK_PROBE_FROM`]), [`chunk_probe`] does
-//!    the same for each of the two best filters on the whole chunk;
+//!    chunk's blocks: what that block gains over a sample of itself in the
+//!    sample's blocks (far matches a sample's short blocks cannot show)
+//!    goes to every candidate by how far its own blocks see ([`reach`]),
+//!    except unfiltered candidates after a filtered probe, and the block's
+//!    trial is a candidate; where ratio comes first ([`CHUNK_PROBE_FROM`]),
+//!    [`chunk_probe`] does the same for each of the two best filters on
+//!    the whole chunk;
 //! 3. predicts every grid point (codec x clevel x split) for the two best
 //!    filters by ratio from the nearest measured trial (same codec, else same
 //!    family, else lz4) with a table of relative ratios and speeds
-//!    ([`predict`]), and measures the best predicted point while it could
-//!    beat the best measured one by more than twice what its trial costs
-//!    in utility (a few trials at most). Each measurement anchors the
+//!    ([`predict`]; on uniform bytes lz4 stored, [`UNIFORM_BITS`], no
+//!    better than lz4), and measures the best predicted point while it
+//!    could beat the best measured one by more than twice what its trial
+//!    costs in utility (a few trials at most). Each measurement anchors the
 //!    predictions of its neighbours;
 //! 4. at speed-first tradeoffs, on data lz4 hardly compresses, checks
 //!    whether blosclz stores the chunk's blocks ([`give_up_store`],
-//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate.
+//!    [`GIVE_UP_BELOW`]) and, if so, adds that store as a candidate;
+//! 5. from balanced tradeoffs on, where the best candidate's blocks put a
+//!    filter's planes further apart than its codec sees
+//!    ([`plane_distance_exceeds_window`]), checks on one of the chunk's
+//!    blocks what that loses.
 //!
 //! At balanced tradeoffs, the choice among the measured candidates
 //! (a HARD's or a SOFT's) compares them at the speeds the chunk's longer
