@@ -960,6 +960,21 @@ impl Tuner {
         Some(bufs.compressed.len())
     }
 
+    /// The ratio of `bytes` compressed in blocks of `blocksize` bytes with
+    /// `params` ([`Tuner::in_blocks`]).
+    fn ratio_in_blocks(
+        &self,
+        bytes: &[u8],
+        params: &Params,
+        blocksize: usize,
+        bufs: &mut TrialBuffers,
+    ) -> Option<f64> {
+        let cbytes = self.in_blocks(bytes, params, blocksize, bufs)?;
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = bytes.len() as f64 / cbytes.max(1) as f64;
+        Some(ratio)
+    }
+
     /// Seconds per byte to copy `block`, its first [`COPY_PROBE_BYTES`]
     /// copied twice and timed the second time: a new buffer's first write
     /// faults its pages in, which a chunk's output does not pay.
@@ -1151,8 +1166,7 @@ impl Tuner {
         // candidate's (the block's context would be new, and its first use
         // faults its buffers in: 2-3x slower than on the chunk).
         let block = sample::middle_block(chunk, blocksize);
-        #[allow(clippy::cast_precision_loss)]
-        let long_ratio = block.len() as f64 / self.one_block(block, &probe, bufs)?.max(1) as f64;
+        let long_ratio = self.ratio_in_blocks(block, &probe, block.len(), bufs)?;
         log::debug!(
             "block probe {probe}: ratio {long_ratio:.3} on a {blocksize}-byte block, {:.3} on the sample",
             short.ratio
@@ -1173,9 +1187,7 @@ impl Tuner {
         let short_blocks = sample.blocksize(&probe, ts);
         let of_block = Sample::of_bytes(block, ts, sample.bytes().len());
         let of_block = of_block.bytes();
-        #[allow(clippy::cast_precision_loss)]
-        let block_short_ratio = of_block.len() as f64
-            / self.in_blocks(of_block, &probe, short_blocks, bufs)?.max(1) as f64;
+        let block_short_ratio = self.ratio_in_blocks(of_block, &probe, short_blocks, bufs)?;
         log::debug!(
             "block probe {probe}: ratio {block_short_ratio:.3} on a sample of the block in {short_blocks}-byte blocks"
         );
@@ -1230,8 +1242,7 @@ impl Tuner {
         // As for the block probe: the chunk's ratio only, with the sample's
         // speeds (a new context's first use of its buffers would not time
         // what the chunk costs).
-        #[allow(clippy::cast_precision_loss)]
-        let long_ratio = chunk.len() as f64 / self.one_block(chunk, &probe, bufs)?.max(1) as f64;
+        let long_ratio = self.ratio_in_blocks(chunk, &probe, chunk.len(), bufs)?;
         log::debug!(
             "chunk probe {probe}: ratio {long_ratio:.3} on the chunk, {:.3} on the sample",
             short.ratio
@@ -1579,13 +1590,8 @@ impl Tuner {
         let block = sample::middle_block(chunk, blocksize);
         let of_block = Sample::of_bytes(block, ts, sample.bytes().len());
         let of_block = of_block.bytes();
-        #[allow(clippy::cast_precision_loss)]
-        let mut ratio_in = |bytes: &[u8], blocksize: usize| {
-            self.in_blocks(bytes, &p, blocksize, bufs)
-                .map(|n| bytes.len() as f64 / n.max(1) as f64)
-        };
-        let long = ratio_in(block, blocksize)?;
-        let short = ratio_in(of_block, short_blocks)?;
+        let long = self.ratio_in_blocks(block, &p, blocksize, bufs)?;
+        let short = self.ratio_in_blocks(of_block, &p, short_blocks, bufs)?;
         log::debug!(
             "planes check {p}: ratio {long:.3} on a {blocksize}-byte block, {short:.3} on a sample of it"
         );

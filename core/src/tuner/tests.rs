@@ -1113,10 +1113,9 @@ fn a_block_that_only_compresses_better_than_the_sample_gains_nothing() {
     assert_eq!(blocksize, 128 * 1024);
     let block = sample::middle_block(&chunk, blocksize);
     let ratio = |bytes: &[u8], blocksize: usize| {
-        bytes.len() as f64
-            / tuner
-                .in_blocks(bytes, &probe, blocksize, &mut TrialBuffers::default())
-                .unwrap() as f64
+        tuner
+            .ratio_in_blocks(bytes, &probe, blocksize, &mut TrialBuffers::default())
+            .unwrap()
     };
     let sampled = trials[0].ratio;
     assert!(sampled >= search::BLOCK_PROBE_RATIO, "{sampled}");
