@@ -690,56 +690,29 @@ mod tests {
 
     #[test]
     fn planes_beyond_the_window_only_without_split_after_a_filter() {
-        let p = |s: &str| s.parse::<Params>().unwrap();
-        let k = 1024;
-        // lz4 sees 64 KiB: 2-byte planes of a 128 KiB block are that far.
-        assert!(plane_distance_exceeds_window(
-            &p("lz4/bitshuffle/5/never"),
-            2,
-            128 * k
-        ));
-        assert!(!plane_distance_exceeds_window(
-            &p("lz4/bitshuffle/1/never"),
-            2,
-            16 * k
-        ));
-        assert!(!plane_distance_exceeds_window(
-            &p("lz4/bitshuffle/5/always"),
-            2,
-            128 * k
-        ));
-        assert!(!plane_distance_exceeds_window(
-            &p("lz4/none/9/never"),
-            2,
-            256 * k
-        ));
-        assert!(!plane_distance_exceeds_window(
-            &p("lz4/shuffle/9/never"),
-            1,
-            256 * k
-        ));
-        // 4-byte planes of 128 KiB: the first and last 96 KiB apart.
-        assert!(plane_distance_exceeds_window(
-            &p("lz4/shuffle/5/never"),
-            4,
-            128 * k
-        ));
-        assert!(!plane_distance_exceeds_window(
-            &p("lz4/shuffle/5/never"),
-            4,
-            64 * k
-        ));
-        // zlib sees 32 KiB, zstd at clevel 1 512 KiB.
-        assert!(plane_distance_exceeds_window(
-            &p("zlib/shuffle/7/never"),
-            4,
-            128 * k
-        ));
-        assert!(!plane_distance_exceeds_window(
-            &p("zstd/shuffle/1/never"),
-            2,
-            512 * k
-        ));
+        // (candidate, typesize, block KiB, planes beyond the window)
+        let cases = [
+            // lz4 sees 64 KiB: 2-byte planes of a 128 KiB block are that far.
+            ("lz4/bitshuffle/5/never", 2, 128, true),
+            ("lz4/bitshuffle/1/never", 2, 16, false),
+            ("lz4/bitshuffle/5/always", 2, 128, false),
+            ("lz4/none/9/never", 2, 256, false),
+            ("lz4/shuffle/9/never", 1, 256, false),
+            // 4-byte planes of 128 KiB: the first and last 96 KiB apart.
+            ("lz4/shuffle/5/never", 4, 128, true),
+            ("lz4/shuffle/5/never", 4, 64, false),
+            // zlib sees 32 KiB, zstd at clevel 1 512 KiB.
+            ("zlib/shuffle/7/never", 4, 128, true),
+            ("zstd/shuffle/1/never", 2, 512, false),
+        ];
+        for (spec, typesize, kib, beyond) in cases {
+            let p: Params = spec.parse().unwrap();
+            assert_eq!(
+                plane_distance_exceeds_window(&p, typesize, kib * 1024),
+                beyond,
+                "{spec}, typesize {typesize}, {kib} KiB blocks"
+            );
+        }
     }
 
     #[test]

@@ -975,6 +975,21 @@ impl Tuner {
         Some(ratio)
     }
 
+    /// `params`' ratio on a sample of `block` as large as `sample`, in the
+    /// blocks `sample` gives `params`: what a block shows in a trial's
+    /// short blocks, to set beside what it shows in its own length.
+    fn ratio_on_sample_of(
+        &self,
+        block: &[u8],
+        params: &Params,
+        sample: &Sample<'_>,
+        bufs: &mut TrialBuffers,
+    ) -> Option<f64> {
+        let of_block = Sample::of_bytes(block, self.typesize, sample.bytes().len());
+        let blocksize = sample.blocksize(params, self.typesize);
+        self.ratio_in_blocks(of_block.bytes(), params, blocksize, bufs)
+    }
+
     /// Seconds per byte to copy `block`, its first [`COPY_PROBE_BYTES`]
     /// copied twice and timed the second time: a new buffer's first write
     /// faults its pages in, which a chunk's output does not pay.
@@ -1185,9 +1200,7 @@ impl Tuner {
         // sample's blocks. Checked only where the block seemed to gain, to
         // spare one compression where it did not.
         let short_blocks = sample.blocksize(&probe, ts);
-        let of_block = Sample::of_bytes(block, ts, sample.bytes().len());
-        let of_block = of_block.bytes();
-        let block_short_ratio = self.ratio_in_blocks(of_block, &probe, short_blocks, bufs)?;
+        let block_short_ratio = self.ratio_on_sample_of(block, &probe, sample, bufs)?;
         log::debug!(
             "block probe {probe}: ratio {block_short_ratio:.3} on a sample of the block in {short_blocks}-byte blocks"
         );
@@ -1588,10 +1601,8 @@ impl Tuner {
         }
         bufs.counts.block_probes += 1;
         let block = sample::middle_block(chunk, blocksize);
-        let of_block = Sample::of_bytes(block, ts, sample.bytes().len());
-        let of_block = of_block.bytes();
         let long = self.ratio_in_blocks(block, &p, blocksize, bufs)?;
-        let short = self.ratio_in_blocks(of_block, &p, short_blocks, bufs)?;
+        let short = self.ratio_on_sample_of(block, &p, sample, bufs)?;
         log::debug!(
             "planes check {p}: ratio {long:.3} on a {blocksize}-byte block, {short:.3} on a sample of it"
         );

@@ -13,16 +13,17 @@ fn smooth_f64(n: usize, phase: f64) -> Vec<u8> {
         .collect()
 }
 
+/// The next value of a xorshift64 generator whose state is `x` (never 0).
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
 fn noise(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    (0..n).map(|_| xorshift(&mut x) as u8).collect()
 }
 
 #[test]
@@ -1082,15 +1083,13 @@ fn a_block_that_only_compresses_better_than_the_sample_gains_nothing() {
     let mut walk = 30_000i32;
     let chunk: Vec<u8> = (0..1usize << 19)
         .flat_map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let r = xorshift(&mut x);
             let step = if (1 << 18..5 << 16).contains(&i) {
                 3
             } else {
                 33
             };
-            walk += (x % step) as i32 - (step / 2) as i32;
+            walk += (r % step) as i32 - (step / 2) as i32;
             (walk as u16).to_le_bytes()
         })
         .collect();
@@ -1189,10 +1188,7 @@ fn planes_that_long_blocks_part_are_checked_on_a_block() {
     let mut v = 128i32;
     let chunk: Vec<u8> = (0..1usize << 19)
         .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            v = (v + (x % 7) as i32 - 3).clamp(0, 255);
+            v = (v + (xorshift(&mut x) % 7) as i32 - 3).clamp(0, 255);
             (v as u16 * 257).to_le_bytes()
         })
         .collect();
